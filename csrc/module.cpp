@@ -1,0 +1,38 @@
+// layerkit._core: the compute core. Kernel families live one per file; this file only wires
+// them into the module and exposes the kernel list and thread control.
+#include <omp.h>
+
+#include "common.h"
+
+#include <cblas.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+namespace layerkit::core {
+std::vector<std::string>& kernel_names() {
+  static std::vector<std::string> names;
+  return names;
+}
+}  // namespace layerkit::core
+
+using namespace layerkit::core;
+
+NB_MODULE(_core, m) {
+  m.doc() = "layerkit compute core: C++ kernels over numpy-visible buffers (GIL released).";
+  bind_elementwise(m);
+  bind_reduce(m);
+  bind_matmul(m);
+  bind_nn(m);
+  bind_layout(m);
+  bind_conv(m);
+  bind_pool(m);
+  m.def("kernel_names", []() { return kernel_names(); },
+        "Names of every kernel this core provides.");
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw nb::value_error("set_num_threads: expected n >= 1");
+    omp_set_num_threads(n);
+    scipy_openblas_set_num_threads(n);
+  }, nb::arg("n"));
+  m.def("get_num_threads", []() { return omp_get_max_threads(); });
+  m.def("blas_num_threads", []() { return scipy_openblas_get_num_threads(); });
+}

@@ -1,0 +1,130 @@
+// Reductions over one axis of an array viewed as (outer, n, inner): sum, prod, max, min, argmax,
+// argmin. Several axes are reduced by the Python side one axis at a time.
+#include <cmath>
+#include <limits>
+
+#include "common.h"
+
+namespace layerkit::core {
+namespace {
+
+enum class R { Sum, Prod, Max, Min };
+
+template <R op, class T>
+inline T combine(T a, T b) {
+  if constexpr (op == R::Sum) return a + b;
+  else if constexpr (op == R::Prod) return a * b;
+  else if constexpr (op == R::Max) return (a != a || a > b) ? a : b;  // NaN propagates
+  else return (a != a || a < b) ? a : b;
+}
+
+// Accumulator type: float sums of long rows are carried in double to limit rounding drift.
+template <R op, class T>
+using Acc = std::conditional_t<(op == R::Sum || op == R::Prod) && std::is_same_v<T, float>, double, T>;
+
+// y[o, i] = reduce_j x[o, j, i]
+template <R op, class T>
+void reduce_loop(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
+  const bool big = outer * n * inner > kParallelGrain;
+  if (inner == 1) {
+#pragma omp parallel for schedule(static) if (big && outer > 1)
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* row = x + o * n;
+      Acc<op, T> acc = row[0];
+      for (int64_t j = 1; j < n; ++j) acc = combine<op, Acc<op, T>>(acc, row[j]);
+      y[o] = T(acc);
+    }
+    return;
+  }
+  // Rows of length `inner` are combined elementwise (vectorizable); threads split the columns.
+  const int64_t block = 256;
+  const int64_t nblocks = (inner + block - 1) / block;
+#pragma omp parallel for collapse(2) schedule(static) if (big)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t b = 0; b < nblocks; ++b) {
+      const int64_t i0 = b * block, i1 = std::min(inner, i0 + block);
+      T* yo = y + o * inner;
+      const T* xo = x + o * n * inner;
+      for (int64_t i = i0; i < i1; ++i) yo[i] = xo[i];
+      for (int64_t j = 1; j < n; ++j) {
+        const T* r = xo + j * inner;
+        for (int64_t i = i0; i < i1; ++i) yo[i] = combine<op, T>(yo[i], r[i]);
+      }
+    }
+}
+
+template <R op>
+nb::object reduce_kernel(const char* name, Array x, int64_t outer, int64_t n, int64_t inner) {
+  if (outer < 0 || n < 0 || inner < 0 || (size_t)(outer * n * inner) != x.size())
+    throw nb::value_error((std::string(name) + ": (outer, n, inner) does not match the array size").c_str());
+  DType dt = dtype_of(x.dtype(), name);
+  if (n == 0 && (op == R::Max || op == R::Min))
+    throw nb::value_error((std::string(name) + ": cannot reduce an axis of length 0 (no identity)").c_str());
+  LK_DISPATCH_NUMERIC(dt, name, {
+    T* y;
+    auto out = new_array<T>({(size_t)outer, (size_t)inner}, &y);
+    {
+      nb::gil_scoped_release nogil;
+      if (n == 0) {
+        for (int64_t i = 0; i < outer * inner; ++i) y[i] = op == R::Sum ? T(0) : T(1);
+      } else {
+        reduce_loop<op, T>(static_cast<const T*>(x.data()), y, outer, n, inner);
+      }
+    }
+    return nb::cast(out);
+  });
+  return nb::none();
+}
+
+// y[o, i] = index j of the first max (or min) of x[o, :, i]; NaN counts as the extreme.
+template <bool is_max, class T>
+void arg_loop(const T* x, int32_t* y, int64_t outer, int64_t n, int64_t inner) {
+#pragma omp parallel for collapse(2) schedule(static) if (outer * n * inner > kParallelGrain)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const T* p = x + o * n * inner + i;
+      T best = p[0];
+      int32_t bi = 0;
+      if (best == best)
+        for (int64_t j = 1; j < n; ++j) {
+          T v = p[j * inner];
+          if (v != v) { bi = (int32_t)j; break; }
+          if (is_max ? v > best : v < best) { best = v; bi = (int32_t)j; }
+        }
+      y[o * inner + i] = bi;
+    }
+}
+
+template <bool is_max>
+nb::object arg_kernel(const char* name, Array x, int64_t outer, int64_t n, int64_t inner) {
+  if (outer < 0 || n < 0 || inner < 0 || (size_t)(outer * n * inner) != x.size())
+    throw nb::value_error((std::string(name) + ": (outer, n, inner) does not match the array size").c_str());
+  if (n == 0) throw nb::value_error((std::string(name) + ": cannot take the arg-extreme of an empty axis").c_str());
+  DType dt = dtype_of(x.dtype(), name);
+  int32_t* y;
+  auto out = new_array<int32_t>({(size_t)outer, (size_t)inner}, &y);
+  LK_DISPATCH_NUMERIC(dt, name, {
+    nb::gil_scoped_release nogil;
+    arg_loop<is_max, T>(static_cast<const T*>(x.data()), y, outer, n, inner);
+  });
+  return nb::cast(out);
+}
+
+}  // namespace
+
+void bind_reduce(nb::module_& m) {
+#define LK_REDUCE(name, op) \
+  def_kernel(m, name, [](Array x, int64_t o, int64_t n, int64_t i) { return reduce_kernel<op>(name, x, o, n, i); }, \
+             nb::arg("x"), nb::arg("outer"), nb::arg("n"), nb::arg("inner"));
+  LK_REDUCE("sum", R::Sum)
+  LK_REDUCE("prod", R::Prod)
+  LK_REDUCE("max", R::Max)
+  LK_REDUCE("min", R::Min)
+#undef LK_REDUCE
+  def_kernel(m, "argmax", [](Array x, int64_t o, int64_t n, int64_t i) { return arg_kernel<true>("argmax", x, o, n, i); },
+             nb::arg("x"), nb::arg("outer"), nb::arg("n"), nb::arg("inner"));
+  def_kernel(m, "argmin", [](Array x, int64_t o, int64_t n, int64_t i) { return arg_kernel<false>("argmin", x, o, n, i); },
+             nb::arg("x"), nb::arg("outer"), nb::arg("n"), nb::arg("inner"));
+}
+
+}  // namespace layerkit::core
