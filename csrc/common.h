@@ -17,8 +17,11 @@ namespace layerkit::core {
 // Any-dtype CPU array with arbitrary strides (layout kernels), and the C-contiguous variant
 // most compute kernels require. The Python side (layerkit.backend) keeps tensors contiguous,
 // so the contiguous constraint costs no copy on the eager path.
-using AnyArray = nb::ndarray<nb::device::cpu>;
-using Array = nb::ndarray<nb::device::cpu, nb::c_contig>;
+// Inputs are read-only (`nb::ro`): numpy's broadcast views and read-only tensor views pass as
+// they are. Outputs written in place (assign) use the mutable MutArray.
+using AnyArray = nb::ndarray<nb::ro, nb::device::cpu>;
+using Array = nb::ndarray<nb::ro, nb::device::cpu, nb::c_contig>;
+using MutArray = nb::ndarray<nb::device::cpu>;
 template <class T>
 using Out = nb::ndarray<nb::numpy, T>;
 

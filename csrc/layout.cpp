@@ -71,7 +71,7 @@ nb::object copy_kernel(AnyArray x) {
 }
 
 // dst[...] = src[...] elementwise over a shared shape; dst may be any writable strided view.
-void assign_kernel(AnyArray dst, AnyArray src) {
+void assign_kernel(MutArray dst, AnyArray src) {
   if (dst.ndim() != src.ndim()) throw nb::value_error("assign: dst and src must have the same rank");
   for (size_t d = 0; d < dst.ndim(); ++d)
     if (dst.shape(d) != src.shape(d)) throw nb::value_error("assign: dst and src must have the same shape");

@@ -1,0 +1,484 @@
+// Convolution kernels, channels_last (NHWC): conv2d and its exact input and filter gradients,
+// with strides, explicit padding, dilation and groups. The dense math is im2col + BLAS GEMM over
+// chunks of output lines (n, oh); chunks run on OpenMP threads, each calling a one-thread GEMM.
+// Depthwise-style convs (one input channel per group) take a direct loop vectorized over channels.
+#include <omp.h>
+
+#include "common.h"
+
+#include <cblas.h>
+#include <nanobind/stl/array.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+namespace layerkit::core {
+namespace {
+
+using I2 = std::array<int64_t, 2>;
+using I4 = std::array<int64_t, 4>;
+
+// About this many bytes of im2col columns per chunk: the chunk's GEMM operand stays in L2.
+static int64_t kColBytes = getenv("LK_COLBYTES") ? atoll(getenv("LK_COLBYTES")) : (1 << 19);
+static int g_mode = getenv("LK_MODE") ? atoi(getenv("LK_MODE")) : 0;
+// Minimum GEMM rows per chunk, so that packing the weight matrix stays a small cost.
+constexpr int64_t kMinChunkRows = 128;
+// Below this many flops a conv runs on one thread.
+constexpr double kParallelFlops = 1 << 22;
+
+template <class S>
+std::string tuple_str(const S& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + (s.size() == 1 ? ",)" : ")");
+}
+
+[[noreturn]] void fail(const char* op, const std::string& msg) {
+  throw nb::value_error((std::string(op) + ": " + msg).c_str());
+}
+
+const char* dtype_name(DType d) {
+  static const char* names[] = {"float32", "float64", "int32", "int64", "bool"};
+  return names[static_cast<int>(d)];
+}
+
+// The shared float dtype of two arguments; type_error naming both when they differ.
+DType common_dtype(const char* op, const Array& a, const char* an, const Array& b, const char* bn) {
+  DType da = dtype_of(a.dtype(), op), db = dtype_of(b.dtype(), op);
+  if (da != db)
+    throw nb::type_error((std::string(op) + ": arguments '" + an + "' and '" + bn +
+                          "' must have the same dtype, received " + dtype_name(da) + " and " +
+                          dtype_name(db)).c_str());
+  return da;
+}
+
+// The shape of a rank-4 argument; value_error naming op and argument otherwise.
+std::array<int64_t, 4> rank4(const char* op, const Array& a, const char* name, const char* dims) {
+  std::vector<int64_t> s(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
+  if (s.size() != 4)
+    fail(op, std::string("argument '") + name + "' expected a rank-4 array " + dims +
+                 ", received rank " + std::to_string(s.size()) + " with shape " + tuple_str(s));
+  return {s[0], s[1], s[2], s[3]};
+}
+
+struct Geom {
+  int64_t N, H, W, C, KH, KW, Cg, O, OH, OW, sh, sw, pt, pl, dh, dw, G, Og;
+  int64_t Kg() const { return KH * KW * Cg; }  // im2col columns of one group
+  int64_t K() const { return KH * KW * C; }    // im2col row length, all groups
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && OH == H && OW == W && pt == 0 && pl == 0; }
+};
+
+// Validates hyper-parameters and the input/filter shapes xs (N,H,W,C) and ws (KH,KW,C/groups,O).
+Geom make_geom(const char* op, const char* xn, const I4& xs, const char* wn, const I4& ws,
+               const I2& st, const I4& pad, const I2& dil, int64_t groups) {
+  auto arg = [&](const char* n) { return std::string("argument '") + n + "' expected "; };
+  if (st[0] < 1 || st[1] < 1) fail(op, arg("strides") + "two positive ints, received " + tuple_str(st));
+  if (dil[0] < 1 || dil[1] < 1) fail(op, arg("dilation") + "two positive ints, received " + tuple_str(dil));
+  for (int64_t p : pad)
+    if (p < 0) fail(op, arg("padding") + "four non-negative ints (top, bottom, left, right), received " + tuple_str(pad));
+  if (groups < 1) fail(op, arg("groups") + "a positive int, received " + std::to_string(groups));
+  if (xs[0] < 0 || xs[1] < 1 || xs[2] < 1 || xs[3] < 1)
+    fail(op, arg(xn) + "shape (N, H, W, C) with H, W, C >= 1, received " + tuple_str(xs));
+  if (ws[0] < 1 || ws[1] < 1 || ws[2] < 1 || ws[3] < 1)
+    fail(op, arg(wn) + "shape (KH, KW, C/groups, O) with every dim >= 1, received " + tuple_str(ws));
+  if (xs[3] != groups * ws[2])
+    fail(op, arg(wn) + "shape[2] * groups == C (C = " + std::to_string(xs[3]) + " from " + xn + " " +
+                 tuple_str(xs) + ", groups = " + std::to_string(groups) + "), received " + tuple_str(ws));
+  if (ws[3] % groups != 0)
+    fail(op, arg(wn) + "an output-channel count (shape[3]) divisible by groups = " +
+                 std::to_string(groups) + ", received " + tuple_str(ws));
+  Geom q{xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[2], ws[3], 0, 0, st[0], st[1],
+         pad[0], pad[2], dil[0], dil[1], groups, ws[3] / groups};
+  const int64_t eh = q.dh * (q.KH - 1) + 1, ew = q.dw * (q.KW - 1) + 1;
+  const int64_t ph = q.H + pad[0] + pad[1], pw = q.W + pad[2] + pad[3];
+  if (ph < eh || pw < ew)
+    fail(op, arg(xn) + "a padded spatial size of at least the dilated kernel " + tuple_str(I2{eh, ew}) +
+                 ", received " + tuple_str(I2{q.H, q.W}) + " with padding " + tuple_str(pad));
+  q.OH = (ph - eh) / q.sh + 1;
+  q.OW = (pw - ew) / q.sw + 1;
+  return q;
+}
+
+void check_shape(const char* op, const char* name, const I4& got, const I4& want, const std::string& why) {
+  if (got != want) fail(op, std::string("argument '") + name + "' expected shape " + tuple_str(want) + " " + why + ", received " + tuple_str(got));
+}
+
+// Some scipy-openblas32 wheels declare the thread-local setter without exporting it: bind it weakly.
+#pragma weak scipy_openblas_set_num_threads_local
+
+// Runs BLAS on the calling thread only while in scope (OpenMP owns the parallelism there). Where the
+// setter is missing, OpenBLAS itself goes single-threaded inside an OpenMP region (omp_in_parallel).
+struct BlasOneThread {
+  int prev = 0;
+  const bool have = &scipy_openblas_set_num_threads_local != nullptr;
+  BlasOneThread() { if (have) prev = scipy_openblas_set_num_threads_local(1); }
+  ~BlasOneThread() { if (have) scipy_openblas_set_num_threads_local(prev); }
+};
+
+inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1.0f, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+                 const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1.0, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+
+// Output lines (n, oh) per chunk: ~kColBytes of columns, >= kMinChunkRows rows, >= min_lines,
+// and small enough that every thread gets a few chunks when the problem allows it.
+int64_t chunk_lines(const Geom& q, size_t elem, int64_t min_lines) {
+  const int64_t lines = std::max<int64_t>(1, q.N * q.OH), nt = omp_get_max_threads();
+  int64_t per = kColBytes / std::max<int64_t>(1, q.K() * q.OW * int64_t(elem));
+  if (g_mode == 0) per = std::min(per, (lines + 4 * nt - 1) / (4 * nt));
+  per = std::max({per, (kMinChunkRows + q.OW - 1) / q.OW, min_lines, int64_t(1)});
+  return std::min(per, lines);
+}
+
+// Calls body(chunk, thread, buffer) for chunk = first, first+step, ... < end: on OpenMP threads
+// with one-thread BLAS when there is enough work, else serially with BLAS's own threads.
+template <class T, class F>
+void for_chunks(int64_t first, int64_t end, int64_t step, int64_t buf_elems, double flops, F&& body) {
+  const int64_t count = end > first ? (end - first + step - 1) / step : 0;
+  const int nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), count));
+  if (g_mode == 1 || nt < 2 || flops < kParallelFlops) {
+    std::unique_ptr<T[]> buf(new T[std::max<int64_t>(buf_elems, 1)]);
+    for (int64_t i = 0; i < count; ++i) body(first + i * step, 0, buf.get());
+    return;
+  }
+  std::unique_ptr<T[]> bufs(new T[std::max<int64_t>(buf_elems, 1) * nt]);
+#pragma omp parallel num_threads(nt)
+  {
+    BlasOneThread one;
+    const int t = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < count; ++i) body(first + i * step, t, bufs.get() + t * std::max<int64_t>(buf_elems, 1));
+  }
+}
+
+// Number of threads for_chunks may use (sizes per-thread accumulators).
+int64_t max_threads() { return omp_get_max_threads(); }
+
+// cols[r][g][kh][kw][cg] for output lines [l0, l1) (r counts their pixels); zeros where padded.
+template <class T>
+void im2col(const Geom& q, const T* x, int64_t l0, int64_t l1, T* cols) {
+  const int64_t Kg = q.Kg(), K = q.K();
+  const bool runs = q.G == 1 && q.dw == 1;  // a kernel row is one contiguous run of x
+#pragma omp parallel for if(g_mode == 1)
+  for (int64_t l = l0; l < l1; ++l) {
+    const int64_t n = l / q.OH, oh = l % q.OH;
+    for (int64_t ow = 0; ow < q.OW; ++ow) {
+      T* row = cols + ((l - l0) * q.OW + ow) * K;
+      const int64_t iw0 = ow * q.sw - q.pl;
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        T* dst = row + kh * q.KW * q.Cg;
+        if (ih < 0 || ih >= q.H) {
+          for (int64_t g = 0; g < q.G; ++g) std::memset(dst + g * Kg, 0, q.KW * q.Cg * sizeof(T));
+          continue;
+        }
+        const T* src = x + ((n * q.H + ih) * q.W) * q.C;
+        if (runs) {
+          const int64_t a = std::clamp<int64_t>(-iw0, 0, q.KW), b = std::clamp<int64_t>(q.W - iw0, a, q.KW);
+          std::memset(dst, 0, a * q.C * sizeof(T));
+          std::memcpy(dst + a * q.C, src + (iw0 + a) * q.C, (b - a) * q.C * sizeof(T));
+          std::memset(dst + b * q.C, 0, (q.KW - b) * q.C * sizeof(T));
+          continue;
+        }
+        for (int64_t kw = 0; kw < q.KW; ++kw) {
+          const int64_t iw = iw0 + kw * q.dw;
+          const bool in = iw >= 0 && iw < q.W;
+          for (int64_t g = 0; g < q.G; ++g) {
+            T* d = dst + g * Kg + kw * q.Cg;
+            if (in) std::memcpy(d, src + iw * q.C + g * q.Cg, q.Cg * sizeof(T));
+            else std::memset(d, 0, q.Cg * sizeof(T));
+          }
+        }
+      }
+    }
+  }
+}
+
+// dx += col2im(cols) for output lines [l0, l1): the adjoint of im2col (scatter-add).
+template <class T>
+void col2im_add(const Geom& q, const T* cols, int64_t l0, int64_t l1, T* dx) {
+  const int64_t Kg = q.Kg(), K = q.K();
+  const bool runs = q.G == 1 && q.dw == 1;
+  for (int64_t l = l0; l < l1; ++l) {
+    const int64_t n = l / q.OH, oh = l % q.OH;
+    for (int64_t ow = 0; ow < q.OW; ++ow) {
+      const T* row = cols + ((l - l0) * q.OW + ow) * K;
+      const int64_t iw0 = ow * q.sw - q.pl;
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        if (ih < 0 || ih >= q.H) continue;
+        const T* src = row + kh * q.KW * q.Cg;
+        T* dst = dx + ((n * q.H + ih) * q.W) * q.C;
+        if (runs) {
+          const int64_t a = std::clamp<int64_t>(-iw0, 0, q.KW), b = std::clamp<int64_t>(q.W - iw0, a, q.KW);
+          T* __restrict d = dst + (iw0 + a) * q.C;
+          const T* __restrict s = src + a * q.C;
+          for (int64_t i = 0, e = (b - a) * q.C; i < e; ++i) d[i] += s[i];
+          continue;
+        }
+        for (int64_t kw = 0; kw < q.KW; ++kw) {
+          const int64_t iw = iw0 + kw * q.dw;
+          if (iw < 0 || iw >= q.W) continue;
+          for (int64_t g = 0; g < q.G; ++g) {
+            T* __restrict d = dst + iw * q.C + g * q.Cg;
+            const T* __restrict s = src + g * Kg + kw * q.Cg;
+            for (int64_t c = 0; c < q.Cg; ++c) d[c] += s[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// out = conv(x, w) by im2col + one GEMM per group and chunk (x itself is the column matrix for 1x1).
+template <class T>
+void gemm_forward(const Geom& q, const T* x, const T* w, T* out) {
+  const int64_t lines = q.N * q.OH, per = chunk_lines(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
+  const bool direct = q.pointwise();
+  const double flops = 2.0 * lines * q.OW * K * q.Og;
+  for_chunks<T>(0, (lines + per - 1) / per, 1, direct ? 0 : per * q.OW * K, flops,
+                [&](int64_t c, int, T* buf) {
+    const int64_t l0 = c * per, l1 = std::min(lines, l0 + per), rows = (l1 - l0) * q.OW;
+    const T* cols = direct ? x + l0 * q.OW * q.C : buf;
+    if (!direct) im2col(q, x, l0, l1, buf);
+    for (int64_t g = 0; g < q.G; ++g)
+      gemm(false, false, rows, q.Og, Kg, cols + g * Kg, K, w + g * q.Og, q.O, T(0),
+           out + l0 * q.OW * q.O + g * q.Og, q.O);
+  });
+}
+
+// dx = conv^T(g, w): per chunk, columns = g @ w^T, scatter-added into dx. Chunks whose dx rows
+// can overlap never run together: even chunks first, then odd ones.
+template <class T>
+void gemm_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
+  const int64_t lines = q.N * q.OH, Kg = q.Kg(), K = q.K();
+  const int64_t per = chunk_lines(q, sizeof(T), q.dh * (q.KH - 1) / q.sh), nchunks = (lines + per - 1) / per;
+  const bool direct = q.pointwise();
+  const double flops = 2.0 * lines * q.OW * K * q.Og;
+  if (!direct) std::memset(dx, 0, sizeof(T) * q.N * q.H * q.W * q.C);
+  auto body = [&](int64_t c, int, T* buf) {
+    const int64_t l0 = c * per, l1 = std::min(lines, l0 + per), rows = (l1 - l0) * q.OW;
+    T* cols = direct ? dx + l0 * q.OW * q.C : buf;
+    for (int64_t gi = 0; gi < q.G; ++gi)
+      gemm(false, true, rows, Kg, q.Og, g + l0 * q.OW * q.O + gi * q.Og, q.O, w + gi * q.Og, q.O,
+           T(0), cols + gi * Kg, K);
+    if (!direct) col2im_add(q, buf, l0, l1, dx);
+  };
+  const int64_t buf = direct ? 0 : per * q.OW * K;
+  for_chunks<T>(0, nchunks, direct ? 1 : 2, buf, flops, body);
+  if (!direct) for_chunks<T>(1, nchunks, 2, buf, flops, body);
+}
+
+// dw = sum over chunks of cols^T @ g, accumulated per thread then reduced.
+template <class T>
+void gemm_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
+  const int64_t lines = q.N * q.OH, per = chunk_lines(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
+  const int64_t wsize = Kg * q.O, nt = max_threads();
+  const bool direct = q.pointwise();
+  const double flops = 2.0 * lines * q.OW * K * q.Og;
+  std::vector<T> acc(wsize * (nt - 1), T(0));
+  std::memset(dw, 0, sizeof(T) * wsize);
+  for_chunks<T>(0, (lines + per - 1) / per, 1, direct ? 0 : per * q.OW * K, flops,
+                [&](int64_t c, int t, T* buf) {
+    const int64_t l0 = c * per, l1 = std::min(lines, l0 + per), rows = (l1 - l0) * q.OW;
+    const T* cols = direct ? x + l0 * q.OW * q.C : buf;
+    if (!direct) im2col(q, x, l0, l1, buf);
+    T* dst = t == 0 ? dw : acc.data() + (t - 1) * wsize;
+    for (int64_t gi = 0; gi < q.G; ++gi)
+      gemm(true, false, Kg, q.Og, rows, cols + gi * Kg, K, g + l0 * q.OW * q.O + gi * q.Og, q.O,
+           T(1), dst + gi * q.Og, q.O);
+  });
+  for (int64_t t = 0; t + 1 < nt; ++t)
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += acc[t * wsize + i];
+}
+
+// acc[c*M + m] += a[c] * b[c*M + m] over channels c < C and multipliers m < M.
+template <class T>
+inline void dw_madd(T* __restrict acc, const T* __restrict a, const T* __restrict b, int64_t C, int64_t M) {
+  if (M == 1) {
+    for (int64_t c = 0; c < C; ++c) acc[c] += a[c] * b[c];
+    return;
+  }
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t m = 0; m < M; ++m) acc[c * M + m] += a[c] * b[c * M + m];
+}
+
+// acc[c] += sum_m a[c*M + m] * b[c*M + m] over channels c < C.
+template <class T>
+inline void dw_dot(T* __restrict acc, const T* __restrict a, const T* __restrict b, int64_t C, int64_t M) {
+  if (M == 1) {
+    for (int64_t c = 0; c < C; ++c) acc[c] += a[c] * b[c];
+    return;
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    T s = 0;
+    for (int64_t m = 0; m < M; ++m) s += a[c * M + m] * b[c * M + m];
+    acc[c] += s;
+  }
+}
+
+// Depthwise forward (C/groups == 1, so o = c*M + m reads input channel c): parallel over (n, oh).
+template <class T>
+void dw_forward(const Geom& q, const T* x, const T* w, T* out) {
+  const int64_t lines = q.N * q.OH, M = q.Og;
+#pragma omp parallel for schedule(static) if (lines * q.OW * q.O * q.KH * q.KW > kParallelGrain)
+  for (int64_t l = 0; l < lines; ++l) {
+    const int64_t n = l / q.OH, oh = l % q.OH;
+    T* orow = out + l * q.OW * q.O;
+    std::memset(orow, 0, sizeof(T) * q.OW * q.O);
+    for (int64_t kh = 0; kh < q.KH; ++kh) {
+      const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+      if (ih < 0 || ih >= q.H) continue;
+      const T* xrow = x + (n * q.H + ih) * q.W * q.C;
+      for (int64_t kw = 0; kw < q.KW; ++kw)
+        for (int64_t ow = 0; ow < q.OW; ++ow) {
+          const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
+          if (iw >= 0 && iw < q.W) dw_madd(orow + ow * q.O, xrow + iw * q.C, w + (kh * q.KW + kw) * q.O, q.C, M);
+        }
+    }
+  }
+}
+
+// Depthwise input gradient, gathered per input line (n, ih) so threads never share a dx row.
+template <class T>
+void dw_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
+  const int64_t lines = q.N * q.H, M = q.Og;
+#pragma omp parallel for schedule(static) if (lines * q.W * q.O * q.KH * q.KW > kParallelGrain)
+  for (int64_t l = 0; l < lines; ++l) {
+    const int64_t n = l / q.H, ih = l % q.H;
+    T* drow = dx + l * q.W * q.C;
+    std::memset(drow, 0, sizeof(T) * q.W * q.C);
+    for (int64_t kh = 0; kh < q.KH; ++kh) {
+      const int64_t t = ih + q.pt - kh * q.dh;
+      if (t < 0 || t % q.sh != 0 || t / q.sh >= q.OH) continue;
+      const T* grow = g + (n * q.OH + t / q.sh) * q.OW * q.O;
+      for (int64_t kw = 0; kw < q.KW; ++kw)
+        for (int64_t ow = 0; ow < q.OW; ++ow) {
+          const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
+          if (iw >= 0 && iw < q.W) dw_dot(drow + iw * q.C, grow + ow * q.O, w + (kh * q.KW + kw) * q.O, q.C, M);
+        }
+    }
+  }
+}
+
+// Depthwise filter gradient: per-thread (KH, KW, 1, O) accumulators over lines (n, oh), then summed.
+template <class T>
+void dw_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
+  const int64_t lines = q.N * q.OH, M = q.Og, wsize = q.KH * q.KW * q.O;
+  const bool par = lines * q.OW * q.O * q.KH * q.KW > kParallelGrain;
+  const int nt = par ? omp_get_max_threads() : 1;
+  std::vector<T> acc(wsize * nt, T(0));
+#pragma omp parallel num_threads(nt)
+  {
+    T* a = acc.data() + omp_get_thread_num() * wsize;
+#pragma omp for schedule(static)
+    for (int64_t l = 0; l < lines; ++l) {
+      const int64_t n = l / q.OH, oh = l % q.OH;
+      const T* grow = g + l * q.OW * q.O;
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        if (ih < 0 || ih >= q.H) continue;
+        const T* xrow = x + (n * q.H + ih) * q.W * q.C;
+        for (int64_t kw = 0; kw < q.KW; ++kw)
+          for (int64_t ow = 0; ow < q.OW; ++ow) {
+            const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
+            if (iw >= 0 && iw < q.W) dw_madd(a + (kh * q.KW + kw) * q.O, xrow + iw * q.C, grow + ow * q.O, q.C, M);
+          }
+      }
+    }
+  }
+  for (int64_t i = 0; i < wsize; ++i) {
+    T s = 0;
+    for (int t = 0; t < nt; ++t) s += acc[t * wsize + i];
+    dw[i] = s;
+  }
+}
+
+// conv2d(x (N,H,W,C), w (KH,KW,C/groups,O)) -> (N,OH,OW,O), cross-correlation as in Keras.
+nb::object conv2d(const Array& x, const Array& w, I2 strides, I4 padding, I2 dilation, int64_t groups) {
+  const char* op = "conv2d";
+  const DType dt = common_dtype(op, x, "x", w, "w");
+  const Geom q = make_geom(op, "x", rank4(op, x, "x", "(N, H, W, C)"), "w",
+                           rank4(op, w, "w", "(KH, KW, C/groups, O)"), strides, padding, dilation, groups);
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* out;
+    auto res = new_array<T>({size_t(q.N), size_t(q.OH), size_t(q.OW), size_t(q.O)}, &out);
+    const T* xp = static_cast<const T*>(x.data());
+    const T* wp = static_cast<const T*>(w.data());
+    {
+      nb::gil_scoped_release nogil;
+      if (q.Cg == 1) dw_forward(q, xp, wp, out);
+      else gemm_forward(q, xp, wp, out);
+    }
+    return nb::cast(res);
+  });
+}
+
+// conv2d_backprop_input(g (N,OH,OW,O), w, input_shape) -> dx (N,H,W,C): the gradient of conv2d wrt x.
+nb::object conv2d_backprop_input(const Array& g, const Array& w, I4 input_shape, I2 strides, I4 padding,
+                                 I2 dilation, int64_t groups) {
+  const char* op = "conv2d_backprop_input";
+  const DType dt = common_dtype(op, g, "g", w, "w");
+  const I4 gs = rank4(op, g, "g", "(N, OH, OW, O)");
+  const Geom q = make_geom(op, "input_shape", input_shape, "w", rank4(op, w, "w", "(KH, KW, C/groups, O)"),
+                           strides, padding, dilation, groups);
+  check_shape(op, "g", gs, {q.N, q.OH, q.OW, q.O}, "(the conv2d output for input_shape " + tuple_str(input_shape) + ")");
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* dx;
+    auto res = new_array<T>({size_t(q.N), size_t(q.H), size_t(q.W), size_t(q.C)}, &dx);
+    const T* gp = static_cast<const T*>(g.data());
+    const T* wp = static_cast<const T*>(w.data());
+    {
+      nb::gil_scoped_release nogil;
+      if (q.Cg == 1) dw_backprop_input(q, gp, wp, dx);
+      else gemm_backprop_input(q, gp, wp, dx);
+    }
+    return nb::cast(res);
+  });
+}
+
+// conv2d_backprop_filter(x (N,H,W,C), g (N,OH,OW,O), filter_shape) -> dw (KH,KW,C/groups,O).
+nb::object conv2d_backprop_filter(const Array& x, const Array& g, I4 filter_shape, I2 strides, I4 padding,
+                                  I2 dilation, int64_t groups) {
+  const char* op = "conv2d_backprop_filter";
+  const DType dt = common_dtype(op, x, "x", g, "g");
+  const I4 gs = rank4(op, g, "g", "(N, OH, OW, O)");
+  const Geom q = make_geom(op, "x", rank4(op, x, "x", "(N, H, W, C)"), "filter_shape", filter_shape,
+                           strides, padding, dilation, groups);
+  check_shape(op, "g", gs, {q.N, q.OH, q.OW, q.O}, "(the conv2d output of x and filter_shape " + tuple_str(filter_shape) + ")");
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* dw;
+    auto res = new_array<T>({size_t(q.KH), size_t(q.KW), size_t(q.Cg), size_t(q.O)}, &dw);
+    const T* xp = static_cast<const T*>(x.data());
+    const T* gp = static_cast<const T*>(g.data());
+    {
+      nb::gil_scoped_release nogil;
+      if (q.Cg == 1) dw_backprop_filter(q, xp, gp, dw);
+      else gemm_backprop_filter(q, xp, gp, dw);
+    }
+    return nb::cast(res);
+  });
+}
+
+}  // namespace
+
+void bind_conv(nb::module_& m) {
+  def_kernel(m, "conv2d", &conv2d, nb::arg("x"), nb::arg("w"), nb::arg("strides"), nb::arg("padding"),
+             nb::arg("dilation"), nb::arg("groups"));
+  def_kernel(m, "conv2d_backprop_input", &conv2d_backprop_input, nb::arg("g"), nb::arg("w"),
+             nb::arg("input_shape"), nb::arg("strides"), nb::arg("padding"), nb::arg("dilation"),
+             nb::arg("groups"));
+  def_kernel(m, "conv2d_backprop_filter", &conv2d_backprop_filter, nb::arg("x"), nb::arg("g"),
+             nb::arg("filter_shape"), nb::arg("strides"), nb::arg("padding"), nb::arg("dilation"),
+             nb::arg("groups"));
+}
+
+}  // namespace layerkit::core

@@ -1,0 +1,281 @@
+// Pooling kernels, channels_last (NHWC): max and average pooling over 2D windows with strides and
+// explicit padding, and their gradients. Padding cells never win a max and are not counted in an
+// average (TensorFlow/Keras "same" semantics). Inner loops run over contiguous channels.
+#include <omp.h>
+
+#include "common.h"
+
+#include <nanobind/stl/array.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+namespace layerkit::core {
+namespace {
+
+using I2 = std::array<int64_t, 2>;
+using I4 = std::array<int64_t, 4>;
+
+// max_pool2d_grad works on blocks of this many channels per task (windows of one image overlap).
+constexpr int64_t kChanBlock = 64;
+
+template <class S>
+std::string tuple_str(const S& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + (s.size() == 1 ? ",)" : ")");
+}
+
+[[noreturn]] void fail(const char* op, const std::string& msg) {
+  throw nb::value_error((std::string(op) + ": " + msg).c_str());
+}
+
+// The shape of a rank-4 argument; value_error naming op and argument otherwise.
+I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
+  std::vector<int64_t> s(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
+  if (s.size() != 4)
+    fail(op, std::string("argument '") + name + "' expected a rank-4 array " + dims +
+                 ", received rank " + std::to_string(s.size()) + " with shape " + tuple_str(s));
+  return {s[0], s[1], s[2], s[3]};
+}
+
+struct PGeom {
+  int64_t N, H, W, C, PH, PW, sh, sw, pt, pl, OH, OW;
+  // Window rows [h0, h1) (input coordinates, clipped to the image) of output row oh; same for columns.
+  void rows(int64_t oh, int64_t& h0, int64_t& h1) const {
+    h0 = std::max<int64_t>(oh * sh - pt, 0), h1 = std::min(oh * sh - pt + PH, H);
+  }
+  void cols(int64_t ow, int64_t& w0, int64_t& w1) const {
+    w0 = std::max<int64_t>(ow * sw - pl, 0), w1 = std::min(ow * sw - pl + PW, W);
+  }
+};
+
+// Validates pool, strides, padding (each pad smaller than its window) and the input shape xs.
+PGeom make_pgeom(const char* op, const char* xn, const I4& xs, const I2& pool, const I2& st, const I4& pad) {
+  auto arg = [&](const char* n) { return std::string("argument '") + n + "' expected "; };
+  if (pool[0] < 1 || pool[1] < 1) fail(op, arg("pool") + "two positive ints, received " + tuple_str(pool));
+  if (st[0] < 1 || st[1] < 1) fail(op, arg("strides") + "two positive ints, received " + tuple_str(st));
+  if (pad[0] < 0 || pad[1] < 0 || pad[0] >= pool[0] || pad[1] >= pool[0] || pad[2] < 0 || pad[3] < 0 ||
+      pad[2] >= pool[1] || pad[3] >= pool[1])
+    fail(op, arg("padding") + "four ints (top, bottom, left, right), each >= 0 and smaller than the pool " +
+                 tuple_str(pool) + ", received " + tuple_str(pad));
+  if (xs[0] < 0 || xs[1] < 1 || xs[2] < 1 || xs[3] < 0)
+    fail(op, arg(xn) + "shape (N, H, W, C) with H, W >= 1, received " + tuple_str(xs));
+  const int64_t ph = xs[1] + pad[0] + pad[1], pw = xs[2] + pad[2] + pad[3];
+  if (ph < pool[0] || pw < pool[1])
+    fail(op, arg(xn) + "a padded spatial size of at least the pool " + tuple_str(pool) + ", received " +
+                 tuple_str(I2{xs[1], xs[2]}) + " with padding " + tuple_str(pad));
+  return {xs[0], xs[1], xs[2], xs[3], pool[0], pool[1], st[0], st[1], pad[0], pad[2],
+          (ph - pool[0]) / st[0] + 1, (pw - pool[1]) / st[1] + 1};
+}
+
+void check_shape(const char* op, const char* name, const I4& got, const I4& want, const std::string& why) {
+  if (got != want)
+    fail(op, std::string("argument '") + name + "' expected shape " + tuple_str(want) + " " + why +
+                 ", received " + tuple_str(got));
+}
+
+const char* dtype_name(DType d) {
+  static const char* names[] = {"float32", "float64", "int32", "int64", "bool"};
+  return names[static_cast<int>(d)];
+}
+
+// out = max over each window's valid cells (the first valid cell seeds it; later cells win only if greater).
+template <class T>
+void max_forward(const PGeom& q, const T* x, T* out) {
+  const int64_t lines = q.N * q.OH, C = q.C;
+#pragma omp parallel for schedule(static) if (lines * q.OW * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t l = 0; l < lines; ++l) {
+    const int64_t n = l / q.OH, oh = l % q.OH;
+    int64_t h0, h1, w0, w1;
+    q.rows(oh, h0, h1);
+    for (int64_t ow = 0; ow < q.OW; ++ow) {
+      q.cols(ow, w0, w1);
+      T* __restrict o = out + (l * q.OW + ow) * C;
+      std::memcpy(o, x + ((n * q.H + h0) * q.W + w0) * C, sizeof(T) * C);
+      for (int64_t ih = h0; ih < h1; ++ih)
+        for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; ++iw) {
+          const T* __restrict s = x + ((n * q.H + ih) * q.W + iw) * C;
+          for (int64_t c = 0; c < C; ++c) o[c] = s[c] > o[c] ? s[c] : o[c];
+        }
+    }
+  }
+}
+
+// dx[argmax] += g per window and channel, argmax = first max in row-major window order;
+// tasks are (image, channel block) pairs, so overlapping windows never race.
+template <class T>
+void max_backward(const PGeom& q, const T* x, const T* g, T* dx) {
+  const int64_t C = q.C, nb_ = (C + kChanBlock - 1) / kChanBlock, tasks = q.N * nb_;
+  std::memset(dx, 0, sizeof(T) * q.N * q.H * q.W * C);
+#pragma omp parallel for schedule(static) if (q.N * q.OH * q.OW * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t n = task / nb_, c0 = (task % nb_) * kChanBlock, cb = std::min(kChanBlock, C - c0);
+    const T* xi = x + n * q.H * q.W * C + c0;
+    T* di = dx + n * q.H * q.W * C + c0;
+    T best[kChanBlock];
+    int64_t at[kChanBlock];
+    for (int64_t oh = 0; oh < q.OH; ++oh) {
+      int64_t h0, h1, w0, w1;
+      q.rows(oh, h0, h1);
+      for (int64_t ow = 0; ow < q.OW; ++ow) {
+        q.cols(ow, w0, w1);
+        const int64_t first = h0 * q.W + w0;
+        for (int64_t c = 0; c < cb; ++c) best[c] = xi[first * C + c], at[c] = first;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; ++iw) {
+            const int64_t p = ih * q.W + iw;
+            const T* s = xi + p * C;
+            for (int64_t c = 0; c < cb; ++c)
+              if (s[c] > best[c]) best[c] = s[c], at[c] = p;
+          }
+        const T* gs = g + ((n * q.OH + oh) * q.OW + ow) * C + c0;
+        for (int64_t c = 0; c < cb; ++c) di[at[c] * C + c] += gs[c];
+      }
+    }
+  }
+}
+
+// out = mean over each window's valid (non-padding) cells.
+template <class T>
+void avg_forward(const PGeom& q, const T* x, T* out) {
+  const int64_t lines = q.N * q.OH, C = q.C;
+#pragma omp parallel for schedule(static) if (lines * q.OW * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t l = 0; l < lines; ++l) {
+    const int64_t n = l / q.OH, oh = l % q.OH;
+    int64_t h0, h1, w0, w1;
+    q.rows(oh, h0, h1);
+    for (int64_t ow = 0; ow < q.OW; ++ow) {
+      q.cols(ow, w0, w1);
+      T* __restrict o = out + (l * q.OW + ow) * C;
+      std::memset(o, 0, sizeof(T) * C);
+      for (int64_t ih = h0; ih < h1; ++ih)
+        for (int64_t iw = w0; iw < w1; ++iw) {
+          const T* __restrict s = x + ((n * q.H + ih) * q.W + iw) * C;
+          for (int64_t c = 0; c < C; ++c) o[c] += s[c];
+        }
+      const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+      for (int64_t c = 0; c < C; ++c) o[c] *= inv;
+    }
+  }
+}
+
+// dx[cell] += g[window] / count(window) for every window covering the cell; gathered per input
+// line (n, ih) so threads never share a dx row.
+template <class T>
+void avg_backward(const PGeom& q, const T* g, T* dx) {
+  const int64_t lines = q.N * q.H, C = q.C;
+#pragma omp parallel for schedule(static) if (lines * q.W * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t l = 0; l < lines; ++l) {
+    const int64_t n = l / q.H, ih = l % q.H;
+    T* drow = dx + l * q.W * C;
+    std::memset(drow, 0, sizeof(T) * q.W * C);
+    for (int64_t kh = 0; kh < q.PH; ++kh) {
+      const int64_t t = ih + q.pt - kh;
+      if (t < 0 || t % q.sh != 0 || t / q.sh >= q.OH) continue;
+      const int64_t oh = t / q.sh;
+      int64_t h0, h1, w0, w1;
+      q.rows(oh, h0, h1);
+      for (int64_t ow = 0; ow < q.OW; ++ow) {
+        q.cols(ow, w0, w1);
+        const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+        const T* __restrict gs = g + ((n * q.OH + oh) * q.OW + ow) * C;
+        for (int64_t iw = w0; iw < w1; ++iw) {
+          T* __restrict d = drow + iw * C;
+          for (int64_t c = 0; c < C; ++c) d[c] += gs[c] * inv;
+        }
+      }
+    }
+  }
+}
+
+// max_pool2d(x (N,H,W,C), pool, strides, padding) -> (N,OH,OW,C), OH = (H + pt + pb - PH)//sh + 1.
+nb::object max_pool2d(const Array& x, I2 pool, I2 strides, I4 padding) {
+  const char* op = "max_pool2d";
+  const DType dt = dtype_of(x.dtype(), op);
+  const PGeom q = make_pgeom(op, "x", rank4(op, x, "x", "(N, H, W, C)"), pool, strides, padding);
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* out;
+    auto res = new_array<T>({size_t(q.N), size_t(q.OH), size_t(q.OW), size_t(q.C)}, &out);
+    const T* xp = static_cast<const T*>(x.data());
+    {
+      nb::gil_scoped_release nogil;
+      max_forward(q, xp, out);
+    }
+    return nb::cast(res);
+  });
+}
+
+// max_pool2d_grad(x, g (N,OH,OW,C), pool, strides, padding) -> dx (N,H,W,C).
+nb::object max_pool2d_grad(const Array& x, const Array& g, I2 pool, I2 strides, I4 padding) {
+  const char* op = "max_pool2d_grad";
+  const DType dt = dtype_of(x.dtype(), op), dg = dtype_of(g.dtype(), op);
+  if (dt != dg)
+    throw nb::type_error((std::string(op) + ": arguments 'x' and 'g' must have the same dtype, received " +
+                          dtype_name(dt) + " and " + dtype_name(dg)).c_str());
+  const I4 gs = rank4(op, g, "g", "(N, OH, OW, C)");
+  const PGeom q = make_pgeom(op, "x", rank4(op, x, "x", "(N, H, W, C)"), pool, strides, padding);
+  check_shape(op, "g", gs, {q.N, q.OH, q.OW, q.C}, "(the max_pool2d output for x)");
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* dx;
+    auto res = new_array<T>({size_t(q.N), size_t(q.H), size_t(q.W), size_t(q.C)}, &dx);
+    const T* xp = static_cast<const T*>(x.data());
+    const T* gp = static_cast<const T*>(g.data());
+    {
+      nb::gil_scoped_release nogil;
+      max_backward(q, xp, gp, dx);
+    }
+    return nb::cast(res);
+  });
+}
+
+// avg_pool2d(x (N,H,W,C), pool, strides, padding) -> (N,OH,OW,C), padding cells not counted.
+nb::object avg_pool2d(const Array& x, I2 pool, I2 strides, I4 padding) {
+  const char* op = "avg_pool2d";
+  const DType dt = dtype_of(x.dtype(), op);
+  const PGeom q = make_pgeom(op, "x", rank4(op, x, "x", "(N, H, W, C)"), pool, strides, padding);
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* out;
+    auto res = new_array<T>({size_t(q.N), size_t(q.OH), size_t(q.OW), size_t(q.C)}, &out);
+    const T* xp = static_cast<const T*>(x.data());
+    {
+      nb::gil_scoped_release nogil;
+      avg_forward(q, xp, out);
+    }
+    return nb::cast(res);
+  });
+}
+
+// avg_pool2d_grad(g (N,OH,OW,C), input_shape (N,H,W,C), pool, strides, padding) -> dx (N,H,W,C).
+nb::object avg_pool2d_grad(const Array& g, I4 input_shape, I2 pool, I2 strides, I4 padding) {
+  const char* op = "avg_pool2d_grad";
+  const DType dt = dtype_of(g.dtype(), op);
+  const I4 gs = rank4(op, g, "g", "(N, OH, OW, C)");
+  const PGeom q = make_pgeom(op, "input_shape", input_shape, pool, strides, padding);
+  check_shape(op, "g", gs, {q.N, q.OH, q.OW, q.C}, "(the avg_pool2d output for input_shape " + tuple_str(input_shape) + ")");
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* dx;
+    auto res = new_array<T>({size_t(q.N), size_t(q.H), size_t(q.W), size_t(q.C)}, &dx);
+    const T* gp = static_cast<const T*>(g.data());
+    {
+      nb::gil_scoped_release nogil;
+      avg_backward(q, gp, dx);
+    }
+    return nb::cast(res);
+  });
+}
+
+}  // namespace
+
+void bind_pool(nb::module_& m) {
+  def_kernel(m, "max_pool2d", &max_pool2d, nb::arg("x"), nb::arg("pool"), nb::arg("strides"), nb::arg("padding"));
+  def_kernel(m, "max_pool2d_grad", &max_pool2d_grad, nb::arg("x"), nb::arg("g"), nb::arg("pool"),
+             nb::arg("strides"), nb::arg("padding"));
+  def_kernel(m, "avg_pool2d", &avg_pool2d, nb::arg("x"), nb::arg("pool"), nb::arg("strides"), nb::arg("padding"));
+  def_kernel(m, "avg_pool2d_grad", &avg_pool2d_grad, nb::arg("g"), nb::arg("input_shape"), nb::arg("pool"),
+             nb::arg("strides"), nb::arg("padding"));
+}
+
+}  // namespace layerkit::core

@@ -1,0 +1,173 @@
+"""GradientTape: eager reverse-mode automatic differentiation over recorded primitives."""
+from layerkit.ops import add, zeros_like
+from layerkit.ops.primitive import RECORDERS
+from layerkit.ops.tensor import Tensor
+from layerkit.autodiff.variable import Variable
+
+
+class _Node:
+    """One recorded primitive application; also the `ctx` its gradient rule receives."""
+
+    __slots__ = ("op", "inputs", "attrs", "output", "_needs")
+
+    def __init__(self, op, inputs, attrs, output, needs):
+        self.op, self.inputs, self.attrs, self.output, self._needs = op, inputs, attrs, output, needs
+
+    def needs(self, i):
+        return self._needs[i]
+
+
+def _flatten(x):
+    """(leaves, rebuild) for a tensor, a list/tuple, or a dict of them."""
+    if isinstance(x, dict):
+        keys = list(x)
+        return [x[k] for k in keys], lambda vals: dict(zip(keys, vals))
+    if isinstance(x, (list, tuple)):
+        kind = type(x)
+        return list(x), (lambda vals: kind(vals))
+    return [x], lambda vals: vals[0]
+
+
+class GradientTape:
+    """Records the ops run inside its `with` block so gradients can be taken afterwards.
+
+    Trainable variables used in the block are watched automatically; other tensors need
+    `tape.watch(x)`. Gradient rules are themselves ops, so nesting tapes gives higher-order
+    derivatives.
+
+    Args:
+        persistent: allow several `gradient()` calls (otherwise the record is freed by the first).
+        watch_accessed_variables: watch trainable variables automatically.
+
+    Example:
+    >>> import layerkit as lk
+    >>> x = lk.Variable(3.0)
+    >>> with lk.GradientTape() as tape:
+    ...     y = x * x
+    >>> float(tape.gradient(y, x))
+    6.0
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self.persistent = persistent
+        self.watch_accessed_variables = watch_accessed_variables
+        self._nodes = []
+        self._watched = {}  # id -> tensor (keeping it alive keeps the id unique)
+        self._recording = False
+        self._used = False
+
+    def __enter__(self):
+        self._start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop()
+        return False
+
+    def _start(self):
+        if not self._recording:
+            RECORDERS.append(self)
+            self._recording = True
+
+    def _stop(self):
+        if self._recording:
+            RECORDERS.remove(self)
+            self._recording = False
+
+    def watch(self, tensor):
+        """Records operations on `tensor` (a tensor, or a list/dict of them) from now on."""
+        for t in _flatten(tensor)[0]:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.watch: expected a Tensor or Variable, received {type(t).__name__}.")
+            self._watched[id(t)] = t
+
+    def watched_variables(self):
+        return [t for t in self._watched.values() if isinstance(t, Variable)]
+
+    def record(self, op, inputs, attrs, output):
+        watched = self._watched
+        needs = []
+        any_needed = False
+        for x in inputs:
+            need = id(x) in watched
+            if not need and self.watch_accessed_variables and isinstance(x, Variable) and x.trainable:
+                watched[id(x)] = x
+                need = True
+            needs.append(need)
+            any_needed |= need
+        if any_needed and op.grad is not None:
+            self._nodes.append(_Node(op, inputs, attrs, output, needs))
+            watched[id(output)] = output
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        """Gradients of `target` (a tensor, or a list of them, summed) with respect to `sources`
+        (a tensor, list or dict; the result has the same structure).
+
+        Args:
+            output_gradients: upstream gradients for the targets (ones when None).
+            unconnected_gradients: "none" (None for sources the target does not depend on) or "zero".
+        """
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(f"GradientTape.gradient: `unconnected_gradients` must be 'none' or 'zero', "
+                             f"received {unconnected_gradients!r}.")
+        if self._used and not self.persistent:
+            raise RuntimeError("GradientTape.gradient can only be called once on a non-persistent tape; "
+                               "create the tape with persistent=True to call it several times.")
+        self._used = True
+        targets = _flatten(target)[0]
+        src_leaves, rebuild = _flatten(sources)
+        for s in src_leaves:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"GradientTape.gradient: sources must be Tensors or Variables, received "
+                                f"{type(s).__name__}.")
+        ups = [None] * len(targets) if output_gradients is None else _flatten(output_gradients)[0]
+        was_recording = self._recording
+        self._stop()  # the backward pass is recorded by outer tapes only
+        try:
+            grads = {}
+            for t, u in zip(targets, ups):
+                g = u if u is not None else _ones_like(t)
+                grads[id(t)] = g if id(t) not in grads else add(grads[id(t)], g)
+            # reverse recording order is reverse topological: a gradient is complete before use
+            for node in reversed(self._nodes):
+                g = grads.get(id(node.output))
+                if g is None:
+                    continue
+                for x, need, gx in zip(node.inputs, node._needs, node.op.grad(node, g)):
+                    if need and gx is not None:
+                        prev = grads.get(id(x))
+                        grads[id(x)] = gx if prev is None else add(prev, gx)
+            result = []
+            for s in src_leaves:
+                g = grads.get(id(s))
+                if g is None and unconnected_gradients == "zero":
+                    g = zeros_like(s)
+                result.append(g)
+        finally:
+            if was_recording:
+                self._start()
+            if not self.persistent:
+                self._nodes, self._watched = [], {}
+        return rebuild(result)
+
+    def stop_recording(self):
+        """A context in which this tape records nothing."""
+        tape = self
+
+        class _Paused:
+            def __enter__(self):
+                self.was = tape._recording
+                tape._stop()
+
+            def __exit__(self, *exc):
+                if self.was:
+                    tape._start()
+        return _Paused()
+
+    def reset(self):
+        self._nodes, self._watched, self._used = [], {}, False
+
+
+def _ones_like(t):
+    from layerkit.ops import ones_like
+    return ones_like(t)

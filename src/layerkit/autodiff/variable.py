@@ -1,0 +1,73 @@
+"""Variable: a named, mutable tensor. Optimizers and layers update it in place."""
+import numpy as np
+
+from layerkit.backend import as_array, core, standardize_dtype
+from layerkit.ops.operation import unique_name
+from layerkit.ops.tensor import Tensor
+
+
+class Variable(Tensor):
+    """A tensor whose value can change: model weights, optimizer slots, metric state.
+
+    It takes part in ops like any tensor; a trainable variable is watched by every active
+    `GradientTape` automatically.
+
+    Args:
+        initializer: the initial value (array-like), or a callable `f(shape, dtype)` with `shape`.
+        shape: required when `initializer` is a callable.
+        dtype: defaults to the value's dtype (floatx for Python floats).
+        trainable: whether gradients are taken with respect to it.
+        name: a readable name (unique names are made up when None).
+    """
+
+    __slots__ = ("name", "trainable", "path")
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
+        if callable(initializer):
+            if shape is None:
+                raise ValueError("Variable: `shape` is required when `initializer` is a callable.")
+            value = initializer(tuple(shape), standardize_dtype(dtype))
+        else:
+            value = initializer
+        data = as_array(np.asarray(value) if isinstance(value, Tensor) else value, dtype)
+        if shape is not None and tuple(data.shape) != tuple(shape):
+            raise ValueError(f"Variable {name!r}: the initial value has shape {data.shape}, expected {tuple(shape)}.")
+        super().__init__(np.array(data, copy=True))  # own the buffer: it is written in place
+        self.name = name or unique_name("variable")
+        self.path = self.name
+        self.trainable = bool(trainable)
+
+    @property
+    def value(self):
+        """The current value as an immutable Tensor (a copy, unaffected by later assigns)."""
+        return Tensor(self._data.copy())
+
+    def numpy(self):
+        return self._data.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(self._data, dtype=dtype, copy=True)
+
+    def _checked(self, value, what):
+        data = as_array(np.asarray(value) if isinstance(value, Tensor) else value, self.dtype)
+        if data.shape != self._data.shape:
+            raise ValueError(f"Variable '{self.name}'.{what}: expected a value of shape {self._data.shape}, "
+                             f"received {data.shape}.")
+        return data
+
+    def assign(self, value):
+        """Writes `value` into the variable's buffer (same shape; cast to its dtype)."""
+        core.assign(self._data, self._checked(value, "assign"))
+        return self
+
+    def assign_add(self, delta):
+        core.assign(self._data, core.add(self._data, self._checked(delta, "assign_add")))
+        return self
+
+    def assign_sub(self, delta):
+        core.assign(self._data, core.subtract(self._data, self._checked(delta, "assign_sub")))
+        return self
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="")
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, value=\n{body}>"

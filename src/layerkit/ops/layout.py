@@ -1,0 +1,479 @@
+"""Shape and layout ops: reshape, transpose, broadcast, slicing, concatenation, padding,
+gathers. Data moves through the core's strided-copy and gather/scatter kernels."""
+import builtins
+
+import numpy as np
+
+from layerkit.backend import contiguous, core
+from layerkit.ops import core as C
+from layerkit.ops.primitive import apply, register
+from layerkit.ops.tensor import Tensor
+
+# ---- reshape ---------------------------------------------------------------------------------
+
+
+def _reshape_spec(x, shape):
+    known = [d for d in x.shape]
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: at most one -1 is allowed in `newshape`, received {shape}.")
+    if any(d < -1 for d in shape):
+        raise ValueError(f"reshape: invalid dimension in `newshape`={shape}.")
+    if None in known:
+        return tuple(None if d == -1 else d for d in shape), x.dtype
+    total = int(np.prod(known))
+    rest = int(np.prod([d for d in shape if d != -1]))
+    if -1 in shape:
+        if rest == 0 or total % rest:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {C.shape_str(x.shape)} ({total} elements) "
+                             f"into {shape}.")
+        shape = tuple(total // rest if d == -1 else d for d in shape)
+    elif rest != total:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {C.shape_str(x.shape)} ({total} elements) "
+                         f"into shape {C.shape_str(shape)} ({rest} elements).")
+    return tuple(shape), x.dtype
+
+
+RESHAPE = register("reshape", forward=lambda x, shape: x.reshape(shape), infer=_reshape_spec,
+                   grad=lambda ctx, g: (reshape(g, ctx.inputs[0].shape),), view=True)
+
+
+def reshape(x, newshape):
+    """Gives `x` a new shape with the same elements (one dimension may be -1)."""
+    x = C.convert_to_tensor(x)
+    newshape = (int(newshape),) if isinstance(newshape, (int, np.integer)) else tuple(
+        -1 if d is None else int(d) for d in newshape)
+    if newshape == x.shape:
+        return x
+    if isinstance(x, Tensor):
+        _reshape_spec(x, newshape)  # the error names the shapes; numpy's would not name the op
+    return apply(RESHAPE, x, shape=newshape)
+
+
+def expand_dims(x, axis):
+    x = C.convert_to_tensor(x)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    nd = x.ndim + len(axes)
+    axes = sorted(C.normalize_axis("expand_dims", a, nd) for a in axes)
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return reshape(x, shape)
+
+
+def squeeze(x, axis=None):
+    x = C.convert_to_tensor(x)
+    if axis is None:
+        axes = [i for i, d in enumerate(x.shape) if d == 1]
+    else:
+        axes = C.normalize_axes("squeeze", axis, x.ndim)
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: cannot squeeze axis {a} of a tensor of shape {C.shape_str(x.shape)}: "
+                                 f"its size is {x.shape[a]}, not 1.")
+    return reshape(x, [d for i, d in enumerate(x.shape) if i not in axes])
+
+
+def ravel(x):
+    return reshape(x, (-1,))
+
+
+# ---- transpose ---------------------------------------------------------------------------------
+
+
+def _transpose_spec(x, axes):
+    return tuple(x.shape[a] for a in axes), x.dtype
+
+
+TRANSPOSE = register(
+    "transpose", forward=lambda x, axes: contiguous(x.transpose(axes)), infer=_transpose_spec,
+    grad=lambda ctx, g: (transpose(g, tuple(np.argsort(ctx.attrs["axes"]).tolist())),), kernels=("copy",))
+
+
+def transpose(x, axes=None):
+    """Permutes the axes of `x` (reverses them when `axes` is None)."""
+    x = C.convert_to_tensor(x)
+    if axes is None:
+        axes = tuple(range(x.ndim))[::-1]
+    axes = tuple(C.normalize_axis("transpose", a, x.ndim, "axes") for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: `axes` must be a permutation of {list(range(x.ndim))}, received {axes}.")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return apply(TRANSPOSE, x, axes=axes)
+
+
+def moveaxis(x, source, destination):
+    x = C.convert_to_tensor(x)
+    src = C.normalize_axis("moveaxis", source, x.ndim, "source")
+    dst = C.normalize_axis("moveaxis", destination, x.ndim, "destination")
+    order = [a for a in range(x.ndim) if a != src]
+    order.insert(dst, src)
+    return transpose(x, order)
+
+
+def swapaxes(x, axis1, axis2):
+    x = C.convert_to_tensor(x)
+    order = list(range(x.ndim))
+    a = C.normalize_axis("swapaxes", axis1, x.ndim, "axis1")
+    b = C.normalize_axis("swapaxes", axis2, x.ndim, "axis2")
+    order[a], order[b] = order[b], order[a]
+    return transpose(x, order)
+
+
+# ---- broadcast_to and its adjoint sum_to -----------------------------------------------------------
+
+
+def _broadcast_to_spec(x, shape):
+    out = C.broadcast_shapes("broadcast_to", x.shape, shape)
+    if out != tuple(shape):
+        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {C.shape_str(x.shape)} "
+                         f"to shape {C.shape_str(shape)}.")
+    return tuple(shape), x.dtype
+
+
+BROADCAST_TO = register(
+    "broadcast_to", forward=lambda x, shape: core.copy(np.broadcast_to(x, shape)), infer=_broadcast_to_spec,
+    grad=lambda ctx, g: (sum_to(g, ctx.inputs[0].shape),), kernels=("copy",))
+
+
+def broadcast_to(x, shape):
+    x = C.convert_to_tensor(x)
+    shape = tuple(int(d) for d in shape)
+    if x.shape == shape:
+        return x
+    if isinstance(x, Tensor):
+        _broadcast_to_spec(x, shape)
+    return apply(BROADCAST_TO, x, shape=shape)
+
+
+def sum_to(g, shape):
+    """Sums `g` over the axes along which a tensor of `shape` was broadcast to `g`'s shape."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    from layerkit.ops.reduction import sum as _sum
+
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1)
+    return reshape(_sum(g, axis=axes), shape) if axes else reshape(g, shape)
+
+
+# ---- basic indexing ------------------------------------------------------------------------------
+
+
+def _normalize_key(key, shape):
+    """Basic-indexing key -> tuple of ("i", index) / ("s", start, stop, step) / ("n",), one entry
+    per output-affecting item, with Ellipsis expanded. Raises IndexError for out-of-range ints."""
+    key = key if isinstance(key, tuple) else (key,)
+    n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if n_real > len(shape):
+        raise IndexError(f"getitem: too many indices ({n_real}) for a tensor of rank {len(shape)}.")
+    out, axis = [], 0
+    for k in key:
+        if k is Ellipsis:
+            for _ in range(len(shape) - n_real):
+                out.append(("s", None, None, None))
+                axis += 1
+        elif k is None:
+            out.append(("n",))
+        elif isinstance(k, slice):
+            out.append(("s", k.start, k.stop, k.step))
+            axis += 1
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            d = shape[axis]
+            if d is not None and not -d <= k < d:
+                raise IndexError(f"getitem: index {k} is out of bounds for axis {axis} with size {d}.")
+            out.append(("i", int(k) % d if d else int(k)))
+            axis += 1
+        else:
+            raise TypeError(f"getitem: unsupported index {k!r}; use ints, slices, None, Ellipsis, "
+                            "or an int tensor/array on one axis (ops.take).")
+    out += [("s", None, None, None)] * (len(shape) - axis)
+    return tuple(out)
+
+
+def _numpy_key(nkey):
+    return tuple(k[1] if k[0] == "i" else None if k[0] == "n" else slice(*k[1:]) for k in nkey)
+
+
+def _getitem_spec(x, key):
+    shape, axis = [], 0
+    for k in key:
+        if k[0] == "n":
+            shape.append(1)
+            continue
+        d = x.shape[axis]
+        axis += 1
+        if k[0] == "s":
+            shape.append(None if d is None else len(range(*slice(*k[1:]).indices(d))))
+    return tuple(shape), x.dtype
+
+
+def _getitem_grad_forward(g, shape, key):
+    out = np.zeros(shape, g.dtype)
+    core.assign(out[_numpy_key(key)], g)
+    return out
+
+
+GETITEM = register(
+    "getitem", forward=lambda x, key: contiguous(x[_numpy_key(key)]), infer=_getitem_spec,
+    grad=lambda ctx, g: (apply(GETITEM_GRAD, g, shape=ctx.inputs[0].shape, key=ctx.attrs["key"]),),
+    kernels=("copy",), view=True)
+GETITEM_GRAD = register(
+    "getitem_grad", forward=_getitem_grad_forward, infer=lambda g, shape, key: (shape, g.dtype),
+    grad=lambda ctx, gg: (apply(GETITEM, gg, key=ctx.attrs["key"]),), kernels=("assign",))
+
+
+def getitem(x, key):
+    """`x[key]`: basic indexing (ints, slices, None, Ellipsis), or an integer tensor/array/list
+    selecting along the first axis (as `take`)."""
+    x = C.convert_to_tensor(x)
+    if isinstance(key, (list, np.ndarray, Tensor)) or hasattr(key, "shape"):
+        idx = C.convert_to_tensor(key)
+        if idx.dtype == "bool":
+            raise TypeError("getitem: boolean-mask indexing gives a data-dependent shape and is not supported; "
+                            "use ops.where(mask, x, 0) or gather the indices first.")
+        return take(x, idx, axis=0)
+    return apply(GETITEM, x, key=_normalize_key(key, x.shape))
+
+
+# ---- concatenate, stack, split ------------------------------------------------------------------------
+
+
+def _concat_spec(*xs, axis):
+    first = xs[0]
+    for i, x in enumerate(xs[1:], 1):
+        if x.ndim != first.ndim or any(a != b and None not in (a, b)
+                                       for j, (a, b) in enumerate(zip(x.shape, first.shape)) if j != axis):
+            raise ValueError(f"concatenate: all inputs must have the same shape except along axis {axis}; input 0 "
+                             f"has shape {C.shape_str(first.shape)}, input {i} has {C.shape_str(x.shape)}.")
+    sizes = [x.shape[axis] for x in xs]
+    shape = list(first.shape)
+    shape[axis] = None if None in sizes else builtins.sum(sizes)
+    return tuple(shape), first.dtype
+
+
+def _concat_forward(*xs, axis):
+    shape = list(xs[0].shape)
+    shape[axis] = builtins.sum(x.shape[axis] for x in xs)
+    out = np.empty(shape, xs[0].dtype)
+    start = 0
+    for x in xs:
+        sl = (slice(None),) * axis + (slice(start, start + x.shape[axis]),)
+        core.assign(out[sl], x)
+        start += x.shape[axis]
+    return out
+
+
+def _concat_grad(ctx, g):
+    axis, start, grads = ctx.attrs["axis"], 0, []
+    for i, x in enumerate(ctx.inputs):
+        n = x.shape[axis]
+        grads.append(getitem(g, (slice(None),) * axis + (slice(start, start + n),)) if ctx.needs(i) else None)
+        start += n
+    return tuple(grads)
+
+
+CONCATENATE = register("concatenate", forward=_concat_forward, infer=_concat_spec, grad=_concat_grad,
+                       kernels=("assign",))
+
+
+def concatenate(xs, axis=0):
+    """Joins tensors along an existing axis."""
+    xs = [C.convert_to_tensor(x) for x in xs]
+    if not xs:
+        raise ValueError("concatenate: expected at least one tensor.")
+    dtype = xs[0].dtype
+    for x in xs[1:]:
+        if x.dtype != dtype:
+            from layerkit.backend import result_type
+            dtype = result_type(dtype, x.dtype)
+    xs = [C.cast(x, dtype) for x in xs]
+    axis = C.normalize_axis("concatenate", axis, xs[0].ndim)
+    if len(xs) == 1:
+        return xs[0]
+    return apply(CONCATENATE, *xs, axis=axis)
+
+
+def stack(xs, axis=0):
+    """Joins tensors of one shape along a new axis."""
+    xs = [C.convert_to_tensor(x) for x in xs]
+    if not xs:
+        raise ValueError("stack: expected at least one tensor.")
+    for i, x in enumerate(xs):
+        if x.shape != xs[0].shape:
+            raise ValueError(f"stack: all inputs must have the same shape; input 0 has shape "
+                             f"{C.shape_str(xs[0].shape)}, input {i} has {C.shape_str(x.shape)}.")
+    axis = C.normalize_axis("stack", axis, xs[0].ndim + 1)
+    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Splits `x` into equal sections (an int) or at the given indices (a list), as numpy."""
+    x = C.convert_to_tensor(x)
+    axis = C.normalize_axis("split", axis, x.ndim)
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: an axis of size {n} cannot be split into {indices_or_sections} equal sections.")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    pre = (slice(None),) * axis
+    return [getitem(x, pre + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+# ---- tile, repeat, pad ------------------------------------------------------------------------
+
+
+def tile(x, repeats):
+    """Repeats the whole of `x` `repeats[i]` times along axis i."""
+    x = C.convert_to_tensor(x)
+    reps = (int(repeats),) if isinstance(repeats, (int, np.integer)) else tuple(int(r) for r in repeats)
+    if len(reps) > x.ndim:
+        x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
+    reps = (1,) * (x.ndim - len(reps)) + reps
+    inter = [v for d in x.shape for v in (1, d)]
+    target = [v for r, d in zip(reps, x.shape) for v in (r, d)]
+    return reshape(broadcast_to(reshape(x, inter), target), [r * d for r, d in zip(reps, x.shape)])
+
+
+def repeat(x, repeats, axis=None):
+    """Repeats each element of `x` (along `axis`, or of the flattened `x` when None)."""
+    x = C.convert_to_tensor(x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = C.normalize_axis("repeat", axis, x.ndim)
+    if isinstance(repeats, (int, np.integer)):
+        shape = list(x.shape)
+        e = expand_dims(x, axis + 1)
+        target = shape[:axis + 1] + [int(repeats)] + shape[axis + 1:]
+        shape[axis] *= int(repeats)
+        return reshape(broadcast_to(e, target), shape)
+    index = np.repeat(np.arange(x.shape[axis]), np.asarray(repeats))
+    return take(x, Tensor(index.astype("int64")), axis=axis)
+
+
+def _pad_spec(x, pad_width, constant_values):
+    if len(pad_width) != x.ndim:
+        raise ValueError(f"pad: `pad_width` needs one (before, after) pair per axis ({x.ndim}), "
+                         f"received {len(pad_width)}.")
+    return tuple(None if d is None else d + a + b for d, (a, b) in zip(x.shape, pad_width)), x.dtype
+
+
+def _pad_forward(x, pad_width, constant_values):
+    out = np.full(tuple(d + a + b for d, (a, b) in zip(x.shape, pad_width)), constant_values, x.dtype)
+    core.assign(out[tuple(slice(a, a + d) for d, (a, _) in zip(x.shape, pad_width))], x)
+    return out
+
+
+PAD = register(
+    "pad", forward=_pad_forward, infer=_pad_spec,
+    grad=lambda ctx, g: (getitem(g, tuple(slice(a, a + d) for d, (a, _) in
+                                          zip(ctx.inputs[0].shape, ctx.attrs["pad_width"]))),),
+    kernels=("assign",))
+
+
+def pad(x, pad_width, mode="constant", constant_values=0):
+    """Pads `x` with `constant_values`; `pad_width` is an int, a (before, after) pair, or a pair per axis."""
+    x = C.convert_to_tensor(x)
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, received mode={mode!r}.")
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    if (pw < 0).any():
+        raise ValueError(f"pad: `pad_width` must be non-negative, received {pad_width!r}.")
+    return apply(PAD, x, pad_width=tuple((int(a), int(b)) for a, b in pw), constant_values=constant_values)
+
+
+# ---- gathers -----------------------------------------------------------------------------------
+
+
+def _take_spec(x, indices, axis):
+    return x.shape[:axis] + indices.shape + x.shape[axis + 1:], x.dtype
+
+
+def _take_forward(x, indices, axis):
+    outer, n = int(np.prod(x.shape[:axis])), x.shape[axis]
+    inner = int(np.prod(x.shape[axis + 1:]))
+    out = core.gather(x, indices.reshape(-1), outer, n, inner)
+    return out.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
+
+
+def _scatter_forward(g, indices, axis, shape):
+    outer, n = int(np.prod(shape[:axis])), shape[axis]
+    inner = int(np.prod(shape[axis + 1:]))
+    return core.scatter_add(g.reshape(outer, -1, inner), indices.reshape(-1), outer, n, inner).reshape(shape)
+
+
+TAKE = register(
+    "take", forward=_take_forward, infer=_take_spec,
+    grad=lambda ctx, g: (apply(SCATTER_ADD, g, ctx.inputs[1], axis=ctx.attrs["axis"], shape=ctx.inputs[0].shape),
+                         None),
+    kernels=("gather",))
+SCATTER_ADD = register(
+    "scatter_add", forward=_scatter_forward, infer=lambda g, indices, axis, shape: (shape, g.dtype),
+    grad=lambda ctx, gg: (apply(TAKE, gg, ctx.inputs[1], axis=ctx.attrs["axis"]), None), kernels=("scatter_add",))
+
+
+def _as_indices(op_name, indices):
+    indices = C.convert_to_tensor(indices)
+    if indices.dtype not in ("int32", "int64"):
+        raise TypeError(f"{op_name}: `indices` must be an integer tensor, received dtype {indices.dtype}.")
+    return indices
+
+
+def take(x, indices, axis=None):
+    """Gathers slices of `x` along `axis` (of the flattened `x` when None) at `indices`;
+    negative indices count from the end, out-of-range ones raise an IndexError-like ValueError."""
+    x = C.convert_to_tensor(x)
+    indices = _as_indices("take", indices)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = C.normalize_axis("take", axis, x.ndim)
+    return apply(TAKE, x, indices, axis=axis)
+
+
+def _along_forward(x, indices, axis):
+    outer, n = int(np.prod(x.shape[:axis])), x.shape[axis]
+    inner = int(np.prod(x.shape[axis + 1:]))
+    out = core.gather(x, indices, outer, n, inner, True)
+    return out.reshape(indices.shape)
+
+
+def _along_scatter_forward(g, indices, axis, shape):
+    outer, n = int(np.prod(shape[:axis])), shape[axis]
+    inner = int(np.prod(shape[axis + 1:]))
+    return core.scatter_add(g, indices, outer, n, inner, True).reshape(shape)
+
+
+TAKE_ALONG_AXIS = register(
+    "take_along_axis", forward=_along_forward, infer=lambda x, indices, axis: (indices.shape, x.dtype),
+    grad=lambda ctx, g: (apply(SCATTER_ADD_ALONG_AXIS, g, ctx.inputs[1], axis=ctx.attrs["axis"],
+                               shape=ctx.inputs[0].shape), None),
+    kernels=("gather",))
+SCATTER_ADD_ALONG_AXIS = register(
+    "scatter_add_along_axis", forward=_along_scatter_forward,
+    infer=lambda g, indices, axis, shape: (shape, g.dtype),
+    grad=lambda ctx, gg: (apply(TAKE_ALONG_AXIS, gg, ctx.inputs[1], axis=ctx.attrs["axis"]), None),
+    kernels=("scatter_add",))
+
+
+def take_along_axis(x, indices, axis=None):
+    """`x` gathered along `axis` at `indices` (same rank as `x`; other axes broadcast), as numpy."""
+    x = C.convert_to_tensor(x)
+    indices = _as_indices("take_along_axis", indices)
+    if axis is None:
+        x, axis = ravel(x), 0
+        indices = ravel(indices)
+    axis = C.normalize_axis("take_along_axis", axis, x.ndim)
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: `indices` must have the rank of `x` ({x.ndim}), "
+                         f"received shape {C.shape_str(indices.shape)}.")
+    xs = list(x.shape)
+    ishape = list(indices.shape)
+    xs[axis] = ishape[axis] = 1
+    b = C.broadcast_shapes("take_along_axis", tuple(xs), tuple(ishape))
+    x = broadcast_to(x, b[:axis] + (x.shape[axis],) + b[axis + 1:])
+    indices = broadcast_to(indices, b[:axis] + (indices.shape[axis],) + b[axis + 1:])
+    return apply(TAKE_ALONG_AXIS, x, indices, axis=axis)

@@ -1,0 +1,202 @@
+"""Matrix products: matmul (batched, broadcasting) through the BLAS kernel, and dot, tensordot,
+einsum built on it."""
+import numpy as np
+
+from layerkit.backend import core, is_float_dtype
+from layerkit.ops import core as C
+from layerkit.ops import reduction as R
+from layerkit.ops import layout as S
+from layerkit.ops.primitive import apply, register
+
+
+def _mm_dims(shape, transposed):
+    rows, cols = shape[-2], shape[-1]
+    return (cols, rows) if transposed else (rows, cols)
+
+
+def _matmul_spec(a, b, transpose_a, transpose_b):
+    m, k1 = _mm_dims(a.shape, transpose_a)
+    k2, n = _mm_dims(b.shape, transpose_b)
+    if k1 is not None and k2 is not None and k1 != k2:
+        raise ValueError(f"matmul: the contracted dimensions differ: x1 has shape {C.shape_str(a.shape)} and x2 "
+                         f"has shape {C.shape_str(b.shape)} ({k1} vs {k2}).")
+    batch = a.shape[0] if a.ndim == 3 else (b.shape[0] if b.ndim == 3 else None)
+    if a.ndim == 3 and b.ndim == 3 and None not in (a.shape[0], b.shape[0]) and a.shape[0] != b.shape[0]:
+        raise ValueError(f"matmul: batch sizes differ: {a.shape[0]} vs {b.shape[0]}.")
+    return ((batch, m, n) if 3 in (a.ndim, b.ndim) else (m, n)), a.dtype
+
+
+def _sum_batch(g, like):
+    return R.sum(g, axis=0) if g.ndim == 3 and like.ndim == 2 else g
+
+
+def _matmul_grad(ctx, g):
+    # C = op_a(A) @ op_b(B); each input gradient is again one matmul with transpose flags
+    a, b = ctx.inputs
+    ta, tb = ctx.attrs["transpose_a"], ctx.attrs["transpose_b"]
+    da = db = None
+    if ctx.needs(0):
+        da = matmul_raw(b, g, tb, True) if ta else matmul_raw(g, b, False, not tb)
+        da = _sum_batch(da, a)
+    if ctx.needs(1):
+        if a.ndim == 3 and b.ndim == 2 and not ta:
+            # a shared weight: one tall GEMM over every batch row instead of a batch then a sum
+            a2 = S.reshape(a, (-1, a.shape[-1]))
+            g2 = S.reshape(g, (-1, g.shape[-1]))
+            db = matmul_raw(g2, a2, True, False) if tb else matmul_raw(a2, g2, True, False)
+        else:
+            db = matmul_raw(g, a, True, ta) if tb else matmul_raw(a, g, not ta, False)
+            db = _sum_batch(db, b)
+    return da, db
+
+
+MATMUL = register(
+    "matmul", forward=lambda a, b, transpose_a, transpose_b: core.matmul(a, b, transpose_a, transpose_b),
+    infer=_matmul_spec, grad=_matmul_grad, kernels=("matmul",))
+
+
+def matmul_raw(a, b, transpose_a=False, transpose_b=False):
+    """The matmul primitive on 2-D/3-D operands, with transposition folded into the GEMM."""
+    return apply(MATMUL, a, b, transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))
+
+
+def matmul(x1, x2):
+    """Matrix product with NumPy semantics: 1-D operands are promoted to matrices, leading batch
+    dimensions broadcast."""
+    x1, x2 = C.binary_operands(x1, x2)
+    if not is_float_dtype(x1.dtype):
+        raise TypeError(f"matmul: expected float32 or float64 operands, received {x1.dtype}; cast them first "
+                        "(ops.cast(x, 'float32')).")
+    if x1.ndim == 0 or x2.ndim == 0:
+        raise ValueError("matmul: operands must be at least 1-D; use multiply for scalars.")
+    v1, v2 = x1.ndim == 1, x2.ndim == 1
+    if v1:
+        x1 = S.reshape(x1, (1, x1.shape[0]))
+    if v2:
+        x2 = S.reshape(x2, (x2.shape[0], 1))
+    if x1.shape[-1] is not None and x2.shape[-2] is not None and x1.shape[-1] != x2.shape[-2]:
+        raise ValueError(f"matmul: the last axis of x1 (shape {C.shape_str(x1.shape)}) must match the "
+                         f"second-to-last axis of x2 (shape {C.shape_str(x2.shape)}).")
+    b1, b2 = x1.shape[:-2], x2.shape[:-2]
+    batch = C.broadcast_shapes("matmul", b1, b2)
+    if len(batch) == 0:
+        out = matmul_raw(x1, x2)
+    elif len(b2) == 0 and None not in b1:
+        # (…, M, K) @ (K, N): one tall GEMM
+        out = S.reshape(matmul_raw(S.reshape(x1, (-1, x1.shape[-1])), x2), b1 + (x1.shape[-2], x2.shape[-1]))
+    else:
+        a = x1 if b1 == batch else S.broadcast_to(x1, batch + x1.shape[-2:])
+        b = x2 if len(b2) == 0 else (x2 if b2 == batch else S.broadcast_to(x2, batch + x2.shape[-2:]))
+        a3 = S.reshape(a, (-1,) + a.shape[-2:])
+        b3 = b if b.ndim == 2 else S.reshape(b, (-1,) + b.shape[-2:])
+        out = S.reshape(matmul_raw(a3, b3), batch + (x1.shape[-2], x2.shape[-1]))
+    if v1:
+        out = S.squeeze(out, -2)
+    if v2:
+        out = S.squeeze(out, -1)
+    return out
+
+
+def dot(x1, x2):
+    """`numpy.dot`: matmul for 1-D/2-D, the last axis of x1 with the second-to-last of x2 otherwise."""
+    x1, x2 = C.binary_operands(x1, x2)
+    if x1.ndim == 0 or x2.ndim == 0:
+        from layerkit.ops.elementwise import multiply
+        return multiply(x1, x2)
+    if x2.ndim <= 2:
+        return matmul(x1, x2)
+    return tensordot(x1, x2, axes=([x1.ndim - 1], [x2.ndim - 2]))
+
+
+def tensordot(x1, x2, axes=2):
+    """Sum of products over the given axes, as `numpy.tensordot`."""
+    x1, x2 = C.binary_operands(x1, x2)
+    if isinstance(axes, int):
+        a1, a2 = list(range(x1.ndim - axes, x1.ndim)), list(range(axes))
+    else:
+        a1, a2 = ([axes[0]] if isinstance(axes[0], int) else list(axes[0]),
+                  [axes[1]] if isinstance(axes[1], int) else list(axes[1]))
+    a1 = [C.normalize_axis("tensordot", a, x1.ndim, "axes") for a in a1]
+    a2 = [C.normalize_axis("tensordot", a, x2.ndim, "axes") for a in a2]
+    for i, j in zip(a1, a2):
+        if x1.shape[i] != x2.shape[j]:
+            raise ValueError(f"tensordot: axis {i} of x1 (size {x1.shape[i]}) does not match axis {j} of x2 "
+                             f"(size {x2.shape[j]}).")
+    f1 = [i for i in range(x1.ndim) if i not in a1]
+    f2 = [i for i in range(x2.ndim) if i not in a2]
+    k = int(np.prod([x1.shape[i] for i in a1]))
+    m = S.reshape(S.transpose(x1, f1 + a1), (-1, k))
+    n = S.reshape(S.transpose(x2, a2 + f2), (k, -1))
+    return S.reshape(matmul(m, n), [x1.shape[i] for i in f1] + [x2.shape[i] for i in f2])
+
+
+def _parse_einsum(subscripts, n):
+    subscripts = subscripts.replace(" ", "")
+    if "..." in subscripts:
+        raise ValueError("einsum: ellipsis ('...') is not supported; name the axes explicitly.")
+    lhs, _, rhs = subscripts.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != n:
+        raise ValueError(f"einsum: the subscripts name {len(terms)} operands, {n} were given.")
+    if not _:
+        letters = "".join(terms)
+        rhs = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return terms, rhs
+
+
+def _einsum_reduce(x, term, keep):
+    """Sums away the letters of `term` not in `keep`; returns (tensor, remaining term)."""
+    if len(set(term)) != len(term):
+        raise ValueError(f"einsum: repeated subscripts within one operand ({term!r}, a diagonal) are not supported.")
+    drop = [i for i, c in enumerate(term) if c not in keep]
+    if drop:
+        x = R.sum(x, axis=drop)
+        term = "".join(c for c in term if c in keep)
+    return x, term
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation over one or two operands (more are contracted left to right).
+
+    Every pattern lowers to transposes, reshapes, sums and one batched matmul, so it is as fast
+    as the matmul it becomes and differentiable like any composite.
+    """
+    ops_ = [C.convert_to_tensor(x) for x in operands]
+    terms, out = _parse_einsum(subscripts, len(ops_))
+    for t, x in zip(terms, ops_):
+        if len(t) != x.ndim:
+            raise ValueError(f"einsum: subscripts {t!r} name {len(t)} axes but the operand has shape "
+                             f"{C.shape_str(x.shape)}.")
+    x, tx = ops_[0], terms[0]
+    for i in range(1, len(ops_)):
+        y, ty = ops_[i], terms[i]
+        rest = out + "".join(terms[i + 1:])  # letters still needed after this contraction
+        x, tx = _einsum_reduce(x, tx, set(ty) | set(rest))
+        y, ty = _einsum_reduce(y, ty, set(tx) | set(rest))
+        x, tx = _contract(x, tx, y, ty, set(rest))
+    x, tx = _einsum_reduce(x, tx, set(out))
+    return S.transpose(x, [tx.index(c) for c in out]) if tx != out else x
+
+
+def _contract(x, tx, y, ty, needed):
+    sizes = dict(zip(tx, x.shape))
+    sizes.update(zip(ty, y.shape))
+    batch = [c for c in tx if c in ty and c in needed]
+    contr = [c for c in tx if c in ty and c not in needed]
+    fx = [c for c in tx if c not in ty]
+    fy = [c for c in ty if c not in tx]
+
+    def arrange(t, term, order, shape):
+        t = S.transpose(t, [term.index(c) for c in order])
+        return S.reshape(t, shape)
+
+    nb = int(np.prod([sizes[c] for c in batch])) if batch else 1
+    m = int(np.prod([sizes[c] for c in fx])) if fx else 1
+    k = int(np.prod([sizes[c] for c in contr])) if contr else 1
+    n = int(np.prod([sizes[c] for c in fy])) if fy else 1
+    a = arrange(x, tx, batch + fx + contr, (nb, m, k))
+    b = arrange(y, ty, batch + contr + fy, (nb, k, n))
+    r = matmul(a, b)
+    term = "".join(batch + fx + fy)
+    return S.reshape(r, [sizes[c] for c in term]), term
+

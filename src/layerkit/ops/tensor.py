@@ -1,0 +1,139 @@
+"""Tensor (eager, holds data) and SymbolicTensor (shape and dtype only, for Functional models
+and tracing). Python operators on both dispatch to `layerkit.ops` (installed by ops/__init__)."""
+import numpy as np
+
+from layerkit.backend import standardize_dtype
+
+
+class Tensor:
+    """An immutable n-d array over a C-contiguous buffer that numpy views without copying.
+
+    `np.asarray(t)` shares memory; `t.numpy()` returns that view too, read-only, so a tensor can
+    never be changed behind the back of a tape that recorded it.
+    """
+
+    __slots__ = ("_data", "__weakref__")
+    __array_priority__ = 100  # numpy defers to our operators: `array + tensor` gives a Tensor
+
+    def __init__(self, data):
+        self._data = data
+
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        return self._data.dtype.name
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def size(self):
+        return self._data.size
+
+    def numpy(self):
+        view = self._data.view()
+        view.flags.writeable = False
+        return view
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            if copy is False:
+                raise ValueError("Converting the tensor to another dtype requires a copy.")
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self.numpy()
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"The truth value of a tensor of shape {self.shape} is ambiguous; use ops.any/ops.all.")
+        return bool(self._data)
+
+    def __float__(self):
+        return float(self._data)
+
+    def __int__(self):
+        return int(self._data)
+
+    def __index__(self):
+        return self._data.__index__()
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="")
+        return f"<Tensor shape={self.shape}, dtype={self.dtype}, numpy=\n{body}>"
+
+    def __format__(self, spec):
+        return format(self._data, spec) if self._data.ndim == 0 else repr(self)
+
+
+class SymbolicTensor:
+    """A tensor with a shape (None for unknown dimensions) and a dtype but no data.
+
+    Ops applied to it check shapes and return new symbolic tensors; `op`, `inputs` and `attrs`
+    record how it was made, which is what Functional models and the graph tracer read.
+    """
+
+    __slots__ = ("shape", "dtype", "op", "inputs", "attrs", "name", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, shape, dtype="float32", op=None, inputs=(), attrs=None, name=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = standardize_dtype(dtype)
+        self.op = op
+        self.inputs = tuple(inputs)
+        self.attrs = attrs or {}
+        self.name = name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __hash__(self):
+        return id(self)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __bool__(self):
+        raise TypeError("A symbolic tensor has no value: it cannot be used as a Python bool "
+                        "(use ops.cond / ops.where for data-dependent choices).")
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(f"A symbolic tensor (shape={self.shape}, dtype={self.dtype}) has no data to convert to "
+                        "numpy; it only describes the tensor that will flow here.")
+
+    def __repr__(self):
+        made_by = f", made by '{self.op.name}'" if self.op is not None else ""
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}{made_by}>"
+
+
+KerasTensor = SymbolicTensor
+
+
+def is_tensor(x):
+    return isinstance(x, (Tensor, SymbolicTensor))
+
+
+def is_symbolic(x):
+    return isinstance(x, SymbolicTensor)
