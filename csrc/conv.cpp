@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <mutex>
 
 namespace layerkit::core {
 namespace {
@@ -20,8 +21,7 @@ using I2 = std::array<int64_t, 2>;
 using I4 = std::array<int64_t, 4>;
 
 // About this many bytes of im2col columns per chunk: the chunk's GEMM operand stays in L2.
-static int64_t kColBytes = getenv("LK_COLBYTES") ? atoll(getenv("LK_COLBYTES")) : (1 << 19);
-static int g_mode = getenv("LK_MODE") ? atoi(getenv("LK_MODE")) : 0;
+constexpr int64_t kColBytes = 1 << 19;
 // Minimum GEMM rows per chunk, so that packing the weight matrix stays a small cost.
 constexpr int64_t kMinChunkRows = 128;
 // Below this many flops a conv runs on one thread.
@@ -108,13 +108,34 @@ void check_shape(const char* op, const char* name, const I4& got, const I4& want
 // Some scipy-openblas32 wheels declare the thread-local setter without exporting it: bind it weakly.
 #pragma weak scipy_openblas_set_num_threads_local
 
-// Runs BLAS on the calling thread only while in scope (OpenMP owns the parallelism there). Where the
-// setter is missing, OpenBLAS itself goes single-threaded inside an OpenMP region (omp_in_parallel).
+bool blas_has_local() { return &scipy_openblas_set_num_threads_local != nullptr; }
+std::mutex g_blas_mu;
+int g_blas_depth = 0, g_blas_saved = 1;
+
+// Keeps BLAS to one thread per caller while conv's OpenMP team runs GEMMs. The pthreads OpenBLAS
+// would otherwise start its own pool from every OpenMP thread and oversubscribe the cores (it
+// warns that this may hang). Without the thread-local setter the global count is used instead,
+// reference-counted across overlapping calls and restored by the last unless changed meanwhile.
+struct BlasSerial {
+  BlasSerial() {
+    if (blas_has_local()) return;
+    std::lock_guard<std::mutex> lock(g_blas_mu);
+    if (g_blas_depth++ == 0 && (g_blas_saved = scipy_openblas_get_num_threads()) != 1)
+      scipy_openblas_set_num_threads(1);
+  }
+  ~BlasSerial() {
+    if (blas_has_local()) return;
+    std::lock_guard<std::mutex> lock(g_blas_mu);
+    if (--g_blas_depth == 0 && g_blas_saved != 1 && scipy_openblas_get_num_threads() == 1)
+      scipy_openblas_set_num_threads(g_blas_saved);
+  }
+};
+
+// The thread-local half of BlasSerial, held by each OpenMP thread.
 struct BlasOneThread {
   int prev = 0;
-  const bool have = &scipy_openblas_set_num_threads_local != nullptr;
-  BlasOneThread() { if (have) prev = scipy_openblas_set_num_threads_local(1); }
-  ~BlasOneThread() { if (have) scipy_openblas_set_num_threads_local(prev); }
+  BlasOneThread() { if (blas_has_local()) prev = scipy_openblas_set_num_threads_local(1); }
+  ~BlasOneThread() { if (blas_has_local()) scipy_openblas_set_num_threads_local(prev); }
 };
 
 inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -133,7 +154,7 @@ inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double
 int64_t chunk_lines(const Geom& q, size_t elem, int64_t min_lines) {
   const int64_t lines = std::max<int64_t>(1, q.N * q.OH), nt = omp_get_max_threads();
   int64_t per = kColBytes / std::max<int64_t>(1, q.K() * q.OW * int64_t(elem));
-  if (g_mode == 0) per = std::min(per, (lines + 4 * nt - 1) / (4 * nt));
+  per = std::min(per, (lines + 4 * nt - 1) / (4 * nt));
   per = std::max({per, (kMinChunkRows + q.OW - 1) / q.OW, min_lines, int64_t(1)});
   return std::min(per, lines);
 }
@@ -144,12 +165,13 @@ template <class T, class F>
 void for_chunks(int64_t first, int64_t end, int64_t step, int64_t buf_elems, double flops, F&& body) {
   const int64_t count = end > first ? (end - first + step - 1) / step : 0;
   const int nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), count));
-  if (g_mode == 1 || nt < 2 || flops < kParallelFlops) {
+  if (nt < 2 || flops < kParallelFlops) {
     std::unique_ptr<T[]> buf(new T[std::max<int64_t>(buf_elems, 1)]);
     for (int64_t i = 0; i < count; ++i) body(first + i * step, 0, buf.get());
     return;
   }
   std::unique_ptr<T[]> bufs(new T[std::max<int64_t>(buf_elems, 1) * nt]);
+  BlasSerial serial;
 #pragma omp parallel num_threads(nt)
   {
     BlasOneThread one;
@@ -167,7 +189,6 @@ template <class T>
 void im2col(const Geom& q, const T* x, int64_t l0, int64_t l1, T* cols) {
   const int64_t Kg = q.Kg(), K = q.K();
   const bool runs = q.G == 1 && q.dw == 1;  // a kernel row is one contiguous run of x
-#pragma omp parallel for if(g_mode == 1)
   for (int64_t l = l0; l < l1; ++l) {
     const int64_t n = l / q.OH, oh = l % q.OH;
     for (int64_t ow = 0; ow < q.OW; ++ow) {

@@ -5,9 +5,9 @@ from layerkit import backend  # noqa: F401  (loads the compute core first)
 from layerkit import ops
 from layerkit.ops import Operation, SymbolicTensor, KerasTensor, Tensor, convert_to_tensor, from_dlpack
 from layerkit.autodiff import GradientTape, Variable
-from layerkit import random, config, utils
+from layerkit import random, config, utils, datasets
 
 __all__ = [
-    "ops", "random", "config", "utils", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
+    "ops", "random", "config", "utils", "datasets", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
     "GradientTape", "convert_to_tensor", "from_dlpack",
 ]

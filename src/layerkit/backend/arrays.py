@@ -38,4 +38,4 @@ def as_array(value, dtype=None):
             raise TypeError(f"Cannot convert a value of type {type(value).__name__} to a tensor: {value!r:.80}")
         else:
             raise TypeError(f"Unsupported array dtype {a.dtype} (supported: float32, float64, int32, int64, bool).")
-    return np.ascontiguousarray(a)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)  # (ascontiguousarray makes 0-d 1-d)

@@ -1,0 +1,71 @@
+"""Train a small neural network to read handwritten digits, with a hand-written training loop.
+
+The data is the UCI handwritten-digits set that ships with layerkit (1,797 8x8 images). The model
+is a two-layer perceptron; the loop uses `GradientTape` for gradients and a few lines of Adam.
+Run: python examples/train_digits.py
+"""
+import time
+
+import numpy as np
+
+import layerkit as lk
+from layerkit import ops
+
+lk.utils.set_random_seed(0)
+(x_train, y_train), (x_test, y_test) = lk.datasets.digits.load_data()
+x_train = x_train.reshape(len(x_train), 64).astype("float32") / 16.0
+x_test = x_test.reshape(len(x_test), 64).astype("float32") / 16.0
+y_train, y_test = y_train.astype("int32"), y_test.astype("int32")
+print(f"{len(x_train)} training and {len(x_test)} test images of 8x8 pixels, 10 classes")
+
+
+def glorot(shape, seed):
+    limit = np.sqrt(6.0 / sum(shape))
+    return lk.random.uniform(shape, -limit, limit, seed=seed)
+
+
+params = [
+    lk.Variable(glorot((64, 128), seed=1), name="w1"), lk.Variable(np.zeros(128, "float32"), name="b1"),
+    lk.Variable(glorot((128, 10), seed=2), name="w2"), lk.Variable(np.zeros(10, "float32"), name="b2"),
+]
+
+
+def forward(x):
+    w1, b1, w2, b2 = params
+    return ops.matmul(ops.relu(ops.matmul(x, w1) + b1), w2) + b2
+
+
+# Adam (Kingma & Ba), written with ops: m and v are variables updated in place.
+lr, beta1, beta2, eps = 1e-2, 0.9, 0.999, 1e-7
+m = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
+v = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
+
+
+def adam_step(grads, t):
+    scale = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    for p, g, mi, vi in zip(params, grads, m, v):
+        mi.assign(mi * beta1 + g * (1 - beta1))
+        vi.assign(vi * beta2 + ops.square(g) * (1 - beta2))
+        p.assign_sub(mi * scale / (ops.sqrt(vi) + eps))
+
+
+def accuracy(x, y):
+    return float(np.mean(np.asarray(ops.argmax(forward(x), axis=-1)) == y))
+
+
+print(f"before training: test accuracy {accuracy(x_test, y_test):.3f}")
+batch, step, start = 64, 0, time.perf_counter()
+for epoch in range(1, 16):
+    order = np.random.permutation(len(x_train))
+    total = 0.0
+    for i in range(0, len(order), batch):
+        idx = order[i:i + batch]
+        with lk.GradientTape() as tape:
+            loss = ops.mean(ops.sparse_softmax_cross_entropy(y_train[idx], forward(x_train[idx])))
+        step += 1
+        adam_step(tape.gradient(loss, params), step)
+        total += float(loss) * len(idx)
+    if epoch % 3 == 0 or epoch == 1:
+        print(f"epoch {epoch:2d}  loss {total / len(x_train):.4f}  test accuracy {accuracy(x_test, y_test):.3f}")
+print(f"trained {step} steps in {time.perf_counter() - start:.1f} s; "
+      f"final test accuracy {accuracy(x_test, y_test):.3f}")
