@@ -1,6 +1,6 @@
 // Convolution kernels, channels_last (NHWC): conv2d and its exact input and filter gradients,
 // with strides, explicit padding, dilation and groups. The dense math is im2col + BLAS GEMM over
-// chunks of output lines (n, oh); chunks run on OpenMP threads, each calling a one-thread GEMM.
+// chunks of output pixels; chunks run on OpenMP threads, each calling a one-thread GEMM.
 // Depthwise-style convs (one input channel per group) take a direct loop vectorized over channels.
 #include <omp.h>
 
@@ -21,7 +21,7 @@ using I2 = std::array<int64_t, 2>;
 using I4 = std::array<int64_t, 4>;
 
 // About this many bytes of im2col columns per chunk: the chunk's GEMM operand stays in L2.
-constexpr int64_t kColBytes = 1 << 19;
+static int64_t kColBytes = getenv("LK_COLBYTES") ? atoll(getenv("LK_COLBYTES")) : (1 << 19);
 // Minimum GEMM rows per chunk, so that packing the weight matrix stays a small cost.
 constexpr int64_t kMinChunkRows = 128;
 // Below this many flops a conv runs on one thread.
@@ -149,151 +149,162 @@ inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double
                     blasint(m), blasint(n), blasint(k), 1.0, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
 }
 
-// Output lines (n, oh) per chunk: ~kColBytes of columns, >= kMinChunkRows rows, >= min_lines,
-// and small enough that every thread gets a few chunks when the problem allows it.
-int64_t chunk_lines(const Geom& q, size_t elem, int64_t min_lines) {
-  const int64_t lines = std::max<int64_t>(1, q.N * q.OH), nt = omp_get_max_threads();
-  int64_t per = kColBytes / std::max<int64_t>(1, q.K() * q.OW * int64_t(elem));
-  per = std::min(per, (lines + 4 * nt - 1) / (4 * nt));
-  per = std::max({per, (kMinChunkRows + q.OW - 1) / q.OW, min_lines, int64_t(1)});
-  return std::min(per, lines);
+// Output pixels per chunk: ~kColBytes of columns, >= kMinChunkRows and >= min_rows, yet small
+// enough that every thread gets a few chunks when the problem allows it.
+int64_t chunk_rows(const Geom& q, size_t elem, int64_t min_rows) {
+  const int64_t pixels = std::max<int64_t>(1, q.N * q.OH * q.OW), nt = omp_get_max_threads();
+  int64_t per = kColBytes / std::max<int64_t>(1, q.K() * int64_t(elem));
+  per = std::min(per, (pixels + 4 * nt - 1) / (4 * nt));
+  per = std::max({per, kMinChunkRows, min_rows});
+  return std::min(per, pixels);
 }
 
 // Calls body(chunk, thread, buffer) for chunk = first, first+step, ... < end: on OpenMP threads
 // with one-thread BLAS when there is enough work, else serially with BLAS's own threads.
 template <class T, class F>
 void for_chunks(int64_t first, int64_t end, int64_t step, int64_t buf_elems, double flops, F&& body) {
-  const int64_t count = end > first ? (end - first + step - 1) / step : 0;
+  const int64_t count = end > first ? (end - first + step - 1) / step : 0, be = std::max<int64_t>(buf_elems, 1);
   const int nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), count));
   if (nt < 2 || flops < kParallelFlops) {
-    std::unique_ptr<T[]> buf(new T[std::max<int64_t>(buf_elems, 1)]);
+    std::unique_ptr<T[]> buf(new T[be]);
     for (int64_t i = 0; i < count; ++i) body(first + i * step, 0, buf.get());
     return;
   }
-  std::unique_ptr<T[]> bufs(new T[std::max<int64_t>(buf_elems, 1) * nt]);
+  std::unique_ptr<T[]> bufs(new T[be * nt]);
   BlasSerial serial;
 #pragma omp parallel num_threads(nt)
   {
     BlasOneThread one;
     const int t = omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < count; ++i) body(first + i * step, t, bufs.get() + t * std::max<int64_t>(buf_elems, 1));
+    for (int64_t i = 0; i < count; ++i) body(first + i * step, t, bufs.get() + t * be);
   }
 }
 
-// Number of threads for_chunks may use (sizes per-thread accumulators).
-int64_t max_threads() { return omp_get_max_threads(); }
+// Walks output pixels r0 <= r < r1 of the flattened (n, oh, ow) index: f(r, n, oh, ow).
+template <class F>
+inline void for_pixels(const Geom& q, int64_t r0, int64_t r1, F&& f) {
+  int64_t n = r0 / (q.OH * q.OW), oh = r0 / q.OW % q.OH, ow = r0 % q.OW;
+  for (int64_t r = r0; r < r1; ++r) {
+    f(r, n, oh, ow);
+    if (++ow == q.OW) {
+      ow = 0;
+      if (++oh == q.OH) oh = 0, ++n;
+    }
+  }
+}
 
-// cols[r][g][kh][kw][cg] for output lines [l0, l1) (r counts their pixels); zeros where padded.
+// cols[r - r0][g][kh][kw][cg] for output pixels [r0, r1); zeros where the window is padding.
 template <class T>
-void im2col(const Geom& q, const T* x, int64_t l0, int64_t l1, T* cols) {
-  const int64_t Kg = q.Kg(), K = q.K();
+void im2col(const Geom& q, const T* x, int64_t r0, int64_t r1, T* cols) {
+  const int64_t Kg = q.Kg(), K = q.K(), C = q.C, Cg = q.Cg;
   const bool runs = q.G == 1 && q.dw == 1;  // a kernel row is one contiguous run of x
-  for (int64_t l = l0; l < l1; ++l) {
-    const int64_t n = l / q.OH, oh = l % q.OH;
-    for (int64_t ow = 0; ow < q.OW; ++ow) {
-      T* row = cols + ((l - l0) * q.OW + ow) * K;
-      const int64_t iw0 = ow * q.sw - q.pl;
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-        T* dst = row + kh * q.KW * q.Cg;
-        if (ih < 0 || ih >= q.H) {
-          for (int64_t g = 0; g < q.G; ++g) std::memset(dst + g * Kg, 0, q.KW * q.Cg * sizeof(T));
-          continue;
-        }
-        const T* src = x + ((n * q.H + ih) * q.W) * q.C;
-        if (runs) {
-          const int64_t a = std::clamp<int64_t>(-iw0, 0, q.KW), b = std::clamp<int64_t>(q.W - iw0, a, q.KW);
-          std::memset(dst, 0, a * q.C * sizeof(T));
-          std::memcpy(dst + a * q.C, src + (iw0 + a) * q.C, (b - a) * q.C * sizeof(T));
-          std::memset(dst + b * q.C, 0, (q.KW - b) * q.C * sizeof(T));
-          continue;
-        }
-        for (int64_t kw = 0; kw < q.KW; ++kw) {
-          const int64_t iw = iw0 + kw * q.dw;
-          const bool in = iw >= 0 && iw < q.W;
-          for (int64_t g = 0; g < q.G; ++g) {
-            T* d = dst + g * Kg + kw * q.Cg;
-            if (in) std::memcpy(d, src + iw * q.C + g * q.Cg, q.Cg * sizeof(T));
-            else std::memset(d, 0, q.Cg * sizeof(T));
-          }
+  for_pixels(q, r0, r1, [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+    T* row = cols + (r - r0) * K;
+    const int64_t iw0 = ow * q.sw - q.pl;
+    for (int64_t kh = 0; kh < q.KH; ++kh) {
+      const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+      T* dst = row + kh * q.KW * Cg;
+      if (ih < 0 || ih >= q.H) {
+        for (int64_t g = 0; g < q.G; ++g) std::memset(dst + g * Kg, 0, q.KW * Cg * sizeof(T));
+        continue;
+      }
+      const T* src = x + (n * q.H + ih) * q.W * C;
+      if (runs) {
+        const int64_t a = std::clamp<int64_t>(-iw0, 0, q.KW), b = std::clamp<int64_t>(q.W - iw0, a, q.KW);
+        if (a > 0) std::memset(dst, 0, a * C * sizeof(T));
+        std::memcpy(dst + a * C, src + (iw0 + a) * C, (b - a) * C * sizeof(T));
+        if (b < q.KW) std::memset(dst + b * C, 0, (q.KW - b) * C * sizeof(T));
+        continue;
+      }
+      for (int64_t kw = 0; kw < q.KW; ++kw) {
+        const int64_t iw = iw0 + kw * q.dw;
+        const bool in = iw >= 0 && iw < q.W;
+        for (int64_t g = 0; g < q.G; ++g) {
+          T* d = dst + g * Kg + kw * Cg;
+          if (in) std::memcpy(d, src + iw * C + g * Cg, Cg * sizeof(T));
+          else std::memset(d, 0, Cg * sizeof(T));
         }
       }
     }
-  }
+  });
 }
 
-// dx += col2im(cols) for output lines [l0, l1): the adjoint of im2col (scatter-add).
+// dx += col2im(cols) for output pixels [r0, r1): the adjoint of im2col (scatter-add).
 template <class T>
-void col2im_add(const Geom& q, const T* cols, int64_t l0, int64_t l1, T* dx) {
-  const int64_t Kg = q.Kg(), K = q.K();
+void col2im_add(const Geom& q, const T* cols, int64_t r0, int64_t r1, T* dx) {
+  const int64_t Kg = q.Kg(), K = q.K(), C = q.C, Cg = q.Cg;
   const bool runs = q.G == 1 && q.dw == 1;
-  for (int64_t l = l0; l < l1; ++l) {
-    const int64_t n = l / q.OH, oh = l % q.OH;
-    for (int64_t ow = 0; ow < q.OW; ++ow) {
-      const T* row = cols + ((l - l0) * q.OW + ow) * K;
-      const int64_t iw0 = ow * q.sw - q.pl;
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-        if (ih < 0 || ih >= q.H) continue;
-        const T* src = row + kh * q.KW * q.Cg;
-        T* dst = dx + ((n * q.H + ih) * q.W) * q.C;
-        if (runs) {
-          const int64_t a = std::clamp<int64_t>(-iw0, 0, q.KW), b = std::clamp<int64_t>(q.W - iw0, a, q.KW);
-          T* __restrict d = dst + (iw0 + a) * q.C;
-          const T* __restrict s = src + a * q.C;
-          for (int64_t i = 0, e = (b - a) * q.C; i < e; ++i) d[i] += s[i];
-          continue;
-        }
-        for (int64_t kw = 0; kw < q.KW; ++kw) {
-          const int64_t iw = iw0 + kw * q.dw;
-          if (iw < 0 || iw >= q.W) continue;
-          for (int64_t g = 0; g < q.G; ++g) {
-            T* __restrict d = dst + iw * q.C + g * q.Cg;
-            const T* __restrict s = src + g * Kg + kw * q.Cg;
-            for (int64_t c = 0; c < q.Cg; ++c) d[c] += s[c];
-          }
+  for_pixels(q, r0, r1, [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+    const T* row = cols + (r - r0) * K;
+    const int64_t iw0 = ow * q.sw - q.pl;
+    for (int64_t kh = 0; kh < q.KH; ++kh) {
+      const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+      if (ih < 0 || ih >= q.H) continue;
+      const T* src = row + kh * q.KW * Cg;
+      T* dst = dx + (n * q.H + ih) * q.W * C;
+      if (runs) {
+        const int64_t a = std::clamp<int64_t>(-iw0, 0, q.KW), b = std::clamp<int64_t>(q.W - iw0, a, q.KW);
+        T* __restrict d = dst + (iw0 + a) * C;
+        const T* __restrict s = src + a * C;
+        for (int64_t i = 0, e = (b - a) * C; i < e; ++i) d[i] += s[i];
+        continue;
+      }
+      for (int64_t kw = 0; kw < q.KW; ++kw) {
+        const int64_t iw = iw0 + kw * q.dw;
+        if (iw < 0 || iw >= q.W) continue;
+        for (int64_t g = 0; g < q.G; ++g) {
+          T* __restrict d = dst + iw * C + g * Cg;
+          const T* __restrict s = src + g * Kg + kw * Cg;
+          for (int64_t c = 0; c < Cg; ++c) d[c] += s[c];
         }
       }
     }
-  }
+  });
 }
 
 // out = conv(x, w) by im2col + one GEMM per group and chunk (x itself is the column matrix for 1x1).
 template <class T>
 void gemm_forward(const Geom& q, const T* x, const T* w, T* out) {
-  const int64_t lines = q.N * q.OH, per = chunk_lines(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
+  const int64_t pixels = q.N * q.OH * q.OW, per = chunk_rows(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
   const bool direct = q.pointwise();
-  const double flops = 2.0 * lines * q.OW * K * q.Og;
-  for_chunks<T>(0, (lines + per - 1) / per, 1, direct ? 0 : per * q.OW * K, flops,
+  for_chunks<T>(0, (pixels + per - 1) / per, 1, direct ? 0 : per * K, 2.0 * pixels * K * q.Og,
                 [&](int64_t c, int, T* buf) {
-    const int64_t l0 = c * per, l1 = std::min(lines, l0 + per), rows = (l1 - l0) * q.OW;
-    const T* cols = direct ? x + l0 * q.OW * q.C : buf;
-    if (!direct) im2col(q, x, l0, l1, buf);
+    const int64_t r0 = c * per, r1 = std::min(pixels, r0 + per);
+    const T* cols = direct ? x + r0 * q.C : buf;
+    if (!direct) im2col(q, x, r0, r1, buf);
     for (int64_t g = 0; g < q.G; ++g)
-      gemm(false, false, rows, q.Og, Kg, cols + g * Kg, K, w + g * q.Og, q.O, T(0),
-           out + l0 * q.OW * q.O + g * q.Og, q.O);
+      gemm(false, false, r1 - r0, q.Og, Kg, cols + g * Kg, K, w + g * q.Og, q.O, T(0), out + r0 * q.O + g * q.Og, q.O);
   });
 }
 
-// dx = conv^T(g, w): per chunk, columns = g @ w^T, scatter-added into dx. Chunks whose dx rows
+// Chunk length (pixels) from which chunks i and i+2 never touch the same dx cell: the chunk
+// between them then spans enough output rows (or, for kernels one row high, columns).
+int64_t col2im_min_rows(const Geom& q) {
+  const int64_t rows_apart = q.dh * (q.KH - 1) / q.sh, cols_apart = q.dw * (q.KW - 1) / q.sw;
+  return rows_apart == 0 ? std::max<int64_t>(1, cols_apart) : (rows_apart + 1) * q.OW;
+}
+
+// dx = conv^T(g, w): per chunk, columns = g @ w^T, scatter-added into dx. Chunks whose dx cells
 // can overlap never run together: even chunks first, then odd ones.
 template <class T>
 void gemm_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
-  const int64_t lines = q.N * q.OH, Kg = q.Kg(), K = q.K();
-  const int64_t per = chunk_lines(q, sizeof(T), q.dh * (q.KH - 1) / q.sh), nchunks = (lines + per - 1) / per;
+  const int64_t pixels = q.N * q.OH * q.OW, Kg = q.Kg(), K = q.K(), dxn = q.N * q.H * q.W * q.C;
+  const int64_t per = chunk_rows(q, sizeof(T), col2im_min_rows(q)), nchunks = (pixels + per - 1) / per;
   const bool direct = q.pointwise();
-  const double flops = 2.0 * lines * q.OW * K * q.Og;
-  if (!direct) std::memset(dx, 0, sizeof(T) * q.N * q.H * q.W * q.C);
+  const double flops = 2.0 * pixels * K * q.Og;
+  if (!direct) {
+#pragma omp parallel for schedule(static) if (dxn > 16 * kParallelGrain)
+    for (int64_t i = 0; i < dxn; i += kParallelGrain) std::memset(dx + i, 0, sizeof(T) * std::min(kParallelGrain, dxn - i));
+  }
   auto body = [&](int64_t c, int, T* buf) {
-    const int64_t l0 = c * per, l1 = std::min(lines, l0 + per), rows = (l1 - l0) * q.OW;
-    T* cols = direct ? dx + l0 * q.OW * q.C : buf;
+    const int64_t r0 = c * per, r1 = std::min(pixels, r0 + per);
+    T* cols = direct ? dx + r0 * q.C : buf;
     for (int64_t gi = 0; gi < q.G; ++gi)
-      gemm(false, true, rows, Kg, q.Og, g + l0 * q.OW * q.O + gi * q.Og, q.O, w + gi * q.Og, q.O,
-           T(0), cols + gi * Kg, K);
-    if (!direct) col2im_add(q, buf, l0, l1, dx);
+      gemm(false, true, r1 - r0, Kg, q.Og, g + r0 * q.O + gi * q.Og, q.O, w + gi * q.Og, q.O, T(0), cols + gi * Kg, K);
+    if (!direct) col2im_add(q, buf, r0, r1, dx);
   };
-  const int64_t buf = direct ? 0 : per * q.OW * K;
+  const int64_t buf = direct ? 0 : per * K;
   for_chunks<T>(0, nchunks, direct ? 1 : 2, buf, flops, body);
   if (!direct) for_chunks<T>(1, nchunks, 2, buf, flops, body);
 }
@@ -301,21 +312,19 @@ void gemm_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
 // dw = sum over chunks of cols^T @ g, accumulated per thread then reduced.
 template <class T>
 void gemm_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
-  const int64_t lines = q.N * q.OH, per = chunk_lines(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
-  const int64_t wsize = Kg * q.O, nt = max_threads();
+  const int64_t pixels = q.N * q.OH * q.OW, per = chunk_rows(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
+  const int64_t wsize = Kg * q.O, nt = omp_get_max_threads();
   const bool direct = q.pointwise();
-  const double flops = 2.0 * lines * q.OW * K * q.Og;
   std::vector<T> acc(wsize * (nt - 1), T(0));
   std::memset(dw, 0, sizeof(T) * wsize);
-  for_chunks<T>(0, (lines + per - 1) / per, 1, direct ? 0 : per * q.OW * K, flops,
+  for_chunks<T>(0, (pixels + per - 1) / per, 1, direct ? 0 : per * K, 2.0 * pixels * K * q.Og,
                 [&](int64_t c, int t, T* buf) {
-    const int64_t l0 = c * per, l1 = std::min(lines, l0 + per), rows = (l1 - l0) * q.OW;
-    const T* cols = direct ? x + l0 * q.OW * q.C : buf;
-    if (!direct) im2col(q, x, l0, l1, buf);
+    const int64_t r0 = c * per, r1 = std::min(pixels, r0 + per);
+    const T* cols = direct ? x + r0 * q.C : buf;
+    if (!direct) im2col(q, x, r0, r1, buf);
     T* dst = t == 0 ? dw : acc.data() + (t - 1) * wsize;
     for (int64_t gi = 0; gi < q.G; ++gi)
-      gemm(true, false, Kg, q.Og, rows, cols + gi * Kg, K, g + l0 * q.OW * q.O + gi * q.Og, q.O,
-           T(1), dst + gi * q.Og, q.O);
+      gemm(true, false, Kg, q.Og, r1 - r0, cols + gi * Kg, K, g + r0 * q.O + gi * q.Og, q.O, T(1), dst + gi * q.Og, q.O);
   });
   for (int64_t t = 0; t + 1 < nt; ++t)
     for (int64_t i = 0; i < wsize; ++i) dw[i] += acc[t * wsize + i];
@@ -346,75 +355,72 @@ inline void dw_dot(T* __restrict acc, const T* __restrict a, const T* __restrict
   }
 }
 
-// Depthwise forward (C/groups == 1, so o = c*M + m reads input channel c): parallel over (n, oh).
+// Pixels per OpenMP task of the depthwise loops (each pixel costs KH*KW*O multiply-adds).
+int64_t dw_block(const Geom& q) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, q.O * q.KH * q.KW)); }
+
+// Depthwise forward (C/groups == 1, so output o = c*M + m reads input channel c), per output pixel.
 template <class T>
 void dw_forward(const Geom& q, const T* x, const T* w, T* out) {
-  const int64_t lines = q.N * q.OH, M = q.Og;
-#pragma omp parallel for schedule(static) if (lines * q.OW * q.O * q.KH * q.KW > kParallelGrain)
-  for (int64_t l = 0; l < lines; ++l) {
-    const int64_t n = l / q.OH, oh = l % q.OH;
-    T* orow = out + l * q.OW * q.O;
-    std::memset(orow, 0, sizeof(T) * q.OW * q.O);
-    for (int64_t kh = 0; kh < q.KH; ++kh) {
-      const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-      if (ih < 0 || ih >= q.H) continue;
-      const T* xrow = x + (n * q.H + ih) * q.W * q.C;
-      for (int64_t kw = 0; kw < q.KW; ++kw)
-        for (int64_t ow = 0; ow < q.OW; ++ow) {
+  const int64_t pixels = q.N * q.OH * q.OW, M = q.Og, B = dw_block(q);
+#pragma omp parallel for schedule(static) if (pixels * q.O * q.KH * q.KW > kParallelGrain)
+  for (int64_t r0 = 0; r0 < pixels; r0 += B)
+    for_pixels(q, r0, std::min(pixels, r0 + B), [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+      T* o = out + r * q.O;
+      std::memset(o, 0, sizeof(T) * q.O);
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+        if (ih < 0 || ih >= q.H) continue;
+        for (int64_t kw = 0; kw < q.KW; ++kw) {
           const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
-          if (iw >= 0 && iw < q.W) dw_madd(orow + ow * q.O, xrow + iw * q.C, w + (kh * q.KW + kw) * q.O, q.C, M);
+          if (iw >= 0 && iw < q.W) dw_madd(o, x + ((n * q.H + ih) * q.W + iw) * q.C, w + (kh * q.KW + kw) * q.O, q.C, M);
         }
-    }
-  }
+      }
+    });
 }
 
-// Depthwise input gradient, gathered per input line (n, ih) so threads never share a dx row.
+// Depthwise input gradient, gathered per input pixel so threads never share a dx cell.
 template <class T>
 void dw_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
-  const int64_t lines = q.N * q.H, M = q.Og;
-#pragma omp parallel for schedule(static) if (lines * q.W * q.O * q.KH * q.KW > kParallelGrain)
-  for (int64_t l = 0; l < lines; ++l) {
-    const int64_t n = l / q.H, ih = l % q.H;
-    T* drow = dx + l * q.W * q.C;
-    std::memset(drow, 0, sizeof(T) * q.W * q.C);
-    for (int64_t kh = 0; kh < q.KH; ++kh) {
-      const int64_t t = ih + q.pt - kh * q.dh;
-      if (t < 0 || t % q.sh != 0 || t / q.sh >= q.OH) continue;
-      const T* grow = g + (n * q.OH + t / q.sh) * q.OW * q.O;
-      for (int64_t kw = 0; kw < q.KW; ++kw)
-        for (int64_t ow = 0; ow < q.OW; ++ow) {
-          const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
-          if (iw >= 0 && iw < q.W) dw_dot(drow + iw * q.C, grow + ow * q.O, w + (kh * q.KW + kw) * q.O, q.C, M);
+  const int64_t pixels = q.N * q.H * q.W, M = q.Og, B = dw_block(q);
+#pragma omp parallel for schedule(static) if (pixels * q.O * q.KH * q.KW > kParallelGrain)
+  for (int64_t p0 = 0; p0 < pixels; p0 += B)
+    for (int64_t p = p0, p1 = std::min(pixels, p0 + B); p < p1; ++p) {
+      const int64_t n = p / (q.H * q.W), ih = p / q.W % q.H, iw = p % q.W;
+      T* d = dx + p * q.C;
+      std::memset(d, 0, sizeof(T) * q.C);
+      for (int64_t kh = 0; kh < q.KH; ++kh) {
+        const int64_t th = ih + q.pt - kh * q.dh;
+        if (th < 0 || th % q.sh != 0 || th / q.sh >= q.OH) continue;
+        for (int64_t kw = 0; kw < q.KW; ++kw) {
+          const int64_t tw = iw + q.pl - kw * q.dw;
+          if (tw < 0 || tw % q.sw != 0 || tw / q.sw >= q.OW) continue;
+          dw_dot(d, g + ((n * q.OH + th / q.sh) * q.OW + tw / q.sw) * q.O, w + (kh * q.KW + kw) * q.O, q.C, M);
         }
+      }
     }
-  }
 }
 
-// Depthwise filter gradient: per-thread (KH, KW, 1, O) accumulators over lines (n, oh), then summed.
+// Depthwise filter gradient: per-thread (KH, KW, 1, O) accumulators over output pixels, then summed.
 template <class T>
 void dw_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
-  const int64_t lines = q.N * q.OH, M = q.Og, wsize = q.KH * q.KW * q.O;
-  const bool par = lines * q.OW * q.O * q.KH * q.KW > kParallelGrain;
-  const int nt = par ? omp_get_max_threads() : 1;
+  const int64_t pixels = q.N * q.OH * q.OW, M = q.Og, wsize = q.KH * q.KW * q.O, B = dw_block(q);
+  const int nt = pixels * q.O * q.KH * q.KW > kParallelGrain ? omp_get_max_threads() : 1;
   std::vector<T> acc(wsize * nt, T(0));
 #pragma omp parallel num_threads(nt)
   {
     T* a = acc.data() + omp_get_thread_num() * wsize;
 #pragma omp for schedule(static)
-    for (int64_t l = 0; l < lines; ++l) {
-      const int64_t n = l / q.OH, oh = l % q.OH;
-      const T* grow = g + l * q.OW * q.O;
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-        if (ih < 0 || ih >= q.H) continue;
-        const T* xrow = x + (n * q.H + ih) * q.W * q.C;
-        for (int64_t kw = 0; kw < q.KW; ++kw)
-          for (int64_t ow = 0; ow < q.OW; ++ow) {
+    for (int64_t r0 = 0; r0 < pixels; r0 += B)
+      for_pixels(q, r0, std::min(pixels, r0 + B), [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+        for (int64_t kh = 0; kh < q.KH; ++kh) {
+          const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+          if (ih < 0 || ih >= q.H) continue;
+          for (int64_t kw = 0; kw < q.KW; ++kw) {
             const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
-            if (iw >= 0 && iw < q.W) dw_madd(a + (kh * q.KW + kw) * q.O, xrow + iw * q.C, grow + ow * q.O, q.C, M);
+            if (iw >= 0 && iw < q.W) dw_madd(a + (kh * q.KW + kw) * q.O, x + ((n * q.H + ih) * q.W + iw) * q.C, g + r * q.O, q.C, M);
           }
-      }
-    }
+        }
+      });
   }
   for (int64_t i = 0; i < wsize; ++i) {
     T s = 0;

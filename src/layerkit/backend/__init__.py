@@ -31,6 +31,7 @@ from layerkit.backend.dtypes import (  # noqa: E402
     DTYPE_CODES,
     FLOAT_DTYPES,
     INT_DTYPES,
+    SUPPORTED as SUPPORTED_DTYPES,
     floatx,
     is_float_dtype,
     is_int_dtype,
@@ -41,6 +42,6 @@ from layerkit.backend.dtypes import (  # noqa: E402
 from layerkit.backend.arrays import as_array, contiguous  # noqa: E402
 
 __all__ = [
-    "core", "np", "DTYPE_CODES", "FLOAT_DTYPES", "INT_DTYPES", "floatx", "set_floatx", "is_float_dtype",
+    "core", "np", "DTYPE_CODES", "FLOAT_DTYPES", "INT_DTYPES", "SUPPORTED_DTYPES", "floatx", "set_floatx", "is_float_dtype",
     "is_int_dtype", "result_type", "standardize_dtype", "as_array", "contiguous",
 ]

@@ -1,4 +1,6 @@
 """Conversion, casting, constants and the shape rules shared by op families."""
+import math
+
 import numpy as np
 
 from layerkit.backend import DTYPE_CODES, as_array, core, floatx, is_float_dtype, result_type, standardize_dtype
@@ -34,7 +36,11 @@ def binary_operands(x1, x2):
     """Converts two operands to tensors of one dtype, as Keras does: Python scalars are weakly
     typed (they take the tensor's dtype; a Python float meeting an int tensor gives floatx), and
     tensors of different dtypes meet in `result_type`."""
+    if isinstance(x1, Tensor) and isinstance(x2, Tensor) and x1._data.dtype is x2._data.dtype:
+        return x1, x2  # the common case, kept cheap: it runs on every binary op
     s1, s2 = _is_python_scalar(x1), _is_python_scalar(x2)
+    if s2 and isinstance(x1, Tensor) and (is_float_dtype(x1.dtype) or not isinstance(x2, float)):
+        return x1, Tensor(np.array(x2, dtype=x1._data.dtype))  # tensor op Python scalar: the cheap path
     if s1 and not s2:
         x2 = convert_to_tensor(x2)
         d = x2.dtype if not (isinstance(x1, float) and not is_float_dtype(x2.dtype)) else floatx()
@@ -199,4 +205,4 @@ def ndim(x):
 
 
 def size(x):
-    return int(np.prod(convert_to_tensor(x).shape))
+    return math.prod(convert_to_tensor(x).shape)

@@ -2,6 +2,8 @@
 gathers. Data moves through the core's strided-copy and gather/scatter kernels."""
 import builtins
 
+import math
+
 import numpy as np
 
 from layerkit.backend import contiguous, core
@@ -20,8 +22,8 @@ def _reshape_spec(x, shape):
         raise ValueError(f"reshape: invalid dimension in `newshape`={shape}.")
     if None in known:
         return tuple(None if d == -1 else d for d in shape), x.dtype
-    total = int(np.prod(known))
-    rest = int(np.prod([d for d in shape if d != -1]))
+    total = math.prod(known)
+    rest = math.prod([d for d in shape if d != -1])
     if -1 in shape:
         if rest == 0 or total % rest:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {C.shape_str(x.shape)} ({total} elements) "
@@ -37,13 +39,21 @@ RESHAPE = register("reshape", forward=lambda x, shape: x.reshape(shape), infer=_
                    grad=lambda ctx, g: (reshape(g, ctx.inputs[0].shape),), view=True)
 
 
+def _unchanged(x):
+    """The result of an op that changes nothing: `x` itself, except for a Variable, whose buffer
+    later assigns overwrite; it gets a recorded no-op reshape, which `apply` copies."""
+    if x.__class__ is Tensor or not isinstance(x, Tensor):
+        return x
+    return apply(RESHAPE, x, shape=x.shape)
+
+
 def reshape(x, newshape):
     """Gives `x` a new shape with the same elements (one dimension may be -1)."""
     x = C.convert_to_tensor(x)
     newshape = (int(newshape),) if isinstance(newshape, (int, np.integer)) else tuple(
         -1 if d is None else int(d) for d in newshape)
     if newshape == x.shape:
-        return x
+        return _unchanged(x)
     if isinstance(x, Tensor):
         _reshape_spec(x, newshape)  # the error names the shapes; numpy's would not name the op
     return apply(RESHAPE, x, shape=newshape)
@@ -86,7 +96,8 @@ def _transpose_spec(x, axes):
 
 TRANSPOSE = register(
     "transpose", forward=lambda x, axes: contiguous(x.transpose(axes)), infer=_transpose_spec,
-    grad=lambda ctx, g: (transpose(g, tuple(np.argsort(ctx.attrs["axes"]).tolist())),), kernels=("copy",))
+    grad=lambda ctx, g: (transpose(g, tuple(np.argsort(ctx.attrs["axes"]).tolist())),), kernels=("copy",),
+    view=True)  # moving size-1 axes leaves the view contiguous, so it is not copied
 
 
 def transpose(x, axes=None):
@@ -98,7 +109,7 @@ def transpose(x, axes=None):
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: `axes` must be a permutation of {list(range(x.ndim))}, received {axes}.")
     if axes == tuple(range(x.ndim)):
-        return x
+        return _unchanged(x)
     return apply(TRANSPOSE, x, axes=axes)
 
 
@@ -138,9 +149,9 @@ BROADCAST_TO = register(
 
 def broadcast_to(x, shape):
     x = C.convert_to_tensor(x)
+    if x.shape == tuple(shape):  # before int(): a symbolic tensor may keep its None dimensions
+        return _unchanged(x)
     shape = tuple(int(d) for d in shape)
-    if x.shape == shape:
-        return x
     if isinstance(x, Tensor):
         _broadcast_to_spec(x, shape)
     return apply(BROADCAST_TO, x, shape=shape)
@@ -193,7 +204,8 @@ def _normalize_key(key, shape):
 
 
 def _numpy_key(nkey):
-    return tuple(k[1] if k[0] == "i" else None if k[0] == "n" else slice(*k[1:]) for k in nkey)
+    # the trailing Ellipsis makes an all-int key give a 0-d array view, not a numpy scalar copy
+    return tuple(k[1] if k[0] == "i" else None if k[0] == "n" else slice(*k[1:]) for k in nkey) + (Ellipsis,)
 
 
 def _getitem_spec(x, key):
@@ -291,7 +303,7 @@ def concatenate(xs, axis=0):
     xs = [C.cast(x, dtype) for x in xs]
     axis = C.normalize_axis("concatenate", axis, xs[0].ndim)
     if len(xs) == 1:
-        return xs[0]
+        return _unchanged(xs[0])
     return apply(CONCATENATE, *xs, axis=axis)
 
 
@@ -394,15 +406,15 @@ def _take_spec(x, indices, axis):
 
 
 def _take_forward(x, indices, axis):
-    outer, n = int(np.prod(x.shape[:axis])), x.shape[axis]
-    inner = int(np.prod(x.shape[axis + 1:]))
+    outer, n = math.prod(x.shape[:axis]), x.shape[axis]
+    inner = math.prod(x.shape[axis + 1:])
     out = core.gather(x, indices.reshape(-1), outer, n, inner)
     return out.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
 
 
 def _scatter_forward(g, indices, axis, shape):
-    outer, n = int(np.prod(shape[:axis])), shape[axis]
-    inner = int(np.prod(shape[axis + 1:]))
+    outer, n = math.prod(shape[:axis]), shape[axis]
+    inner = math.prod(shape[axis + 1:])
     return core.scatter_add(g.reshape(outer, -1, inner), indices.reshape(-1), outer, n, inner).reshape(shape)
 
 
@@ -435,15 +447,15 @@ def take(x, indices, axis=None):
 
 
 def _along_forward(x, indices, axis):
-    outer, n = int(np.prod(x.shape[:axis])), x.shape[axis]
-    inner = int(np.prod(x.shape[axis + 1:]))
+    outer, n = math.prod(x.shape[:axis]), x.shape[axis]
+    inner = math.prod(x.shape[axis + 1:])
     out = core.gather(x, indices, outer, n, inner, True)
     return out.reshape(indices.shape)
 
 
 def _along_scatter_forward(g, indices, axis, shape):
-    outer, n = int(np.prod(shape[:axis])), shape[axis]
-    inner = int(np.prod(shape[axis + 1:]))
+    outer, n = math.prod(shape[:axis]), shape[axis]
+    inner = math.prod(shape[axis + 1:])
     return core.scatter_add(g, indices, outer, n, inner, True).reshape(shape)
 
 

@@ -1,5 +1,7 @@
 """Matrix products: matmul (batched, broadcasting) through the BLAS kernel, and dot, tensordot,
 einsum built on it."""
+import math
+
 import numpy as np
 
 from layerkit.backend import core, is_float_dtype
@@ -69,14 +71,15 @@ def matmul(x1, x2):
                         "(ops.cast(x, 'float32')).")
     if x1.ndim == 0 or x2.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D; use multiply for scalars.")
+    k1, k2 = x1.shape[-1], x2.shape[0 if x2.ndim == 1 else -2]
+    if k1 is not None and k2 is not None and k1 != k2:
+        raise ValueError(f"matmul: the last axis of x1 (shape {C.shape_str(x1.shape)}) must match the "
+                         f"{'only' if x2.ndim == 1 else 'second-to-last'} axis of x2 (shape {C.shape_str(x2.shape)}).")
     v1, v2 = x1.ndim == 1, x2.ndim == 1
     if v1:
         x1 = S.reshape(x1, (1, x1.shape[0]))
     if v2:
         x2 = S.reshape(x2, (x2.shape[0], 1))
-    if x1.shape[-1] is not None and x2.shape[-2] is not None and x1.shape[-1] != x2.shape[-2]:
-        raise ValueError(f"matmul: the last axis of x1 (shape {C.shape_str(x1.shape)}) must match the "
-                         f"second-to-last axis of x2 (shape {C.shape_str(x2.shape)}).")
     b1, b2 = x1.shape[:-2], x2.shape[:-2]
     batch = C.broadcast_shapes("matmul", b1, b2)
     if len(batch) == 0:
@@ -87,8 +90,8 @@ def matmul(x1, x2):
     else:
         a = x1 if b1 == batch else S.broadcast_to(x1, batch + x1.shape[-2:])
         b = x2 if len(b2) == 0 else (x2 if b2 == batch else S.broadcast_to(x2, batch + x2.shape[-2:]))
-        a3 = S.reshape(a, (-1,) + a.shape[-2:])
-        b3 = b if b.ndim == 2 else S.reshape(b, (-1,) + b.shape[-2:])
+        a3 = a if a.ndim == 3 else S.reshape(a, (-1,) + a.shape[-2:])
+        b3 = b if b.ndim <= 3 else S.reshape(b, (-1,) + b.shape[-2:])
         out = S.reshape(matmul_raw(a3, b3), batch + (x1.shape[-2], x2.shape[-1]))
     if v1:
         out = S.squeeze(out, -2)
@@ -124,7 +127,7 @@ def tensordot(x1, x2, axes=2):
                              f"(size {x2.shape[j]}).")
     f1 = [i for i in range(x1.ndim) if i not in a1]
     f2 = [i for i in range(x2.ndim) if i not in a2]
-    k = int(np.prod([x1.shape[i] for i in a1]))
+    k = math.prod([x1.shape[i] for i in a1])
     m = S.reshape(S.transpose(x1, f1 + a1), (-1, k))
     n = S.reshape(S.transpose(x2, a2 + f2), (k, -1))
     return S.reshape(matmul(m, n), [x1.shape[i] for i in f1] + [x2.shape[i] for i in f2])
@@ -190,10 +193,11 @@ def _contract(x, tx, y, ty, needed):
         t = S.transpose(t, [term.index(c) for c in order])
         return S.reshape(t, shape)
 
-    nb = int(np.prod([sizes[c] for c in batch])) if batch else 1
-    m = int(np.prod([sizes[c] for c in fx])) if fx else 1
-    k = int(np.prod([sizes[c] for c in contr])) if contr else 1
-    n = int(np.prod([sizes[c] for c in fy])) if fy else 1
+    def prod(letters):  # None (unknown) when a symbolic operand has an unknown size among them
+        dims = [sizes[c] for c in letters]
+        return None if None in dims else math.prod(dims)
+
+    nb, m, k, n = prod(batch), prod(fx), prod(contr), prod(fy)
     a = arrange(x, tx, batch + fx + contr, (nb, m, k))
     b = arrange(y, ty, batch + contr + fy, (nb, k, n))
     r = matmul(a, b)

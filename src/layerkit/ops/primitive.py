@@ -55,11 +55,14 @@ def register(name, forward, infer, grad=None, kernels=(), view=False):
 
 def apply(op, *inputs, **attrs):
     """Runs primitive `op` on tensors `inputs` (already converted by the op's function)."""
-    for x in inputs:
-        if x.__class__ is SymbolicTensor:
-            shape, dtype = op.infer(*inputs, **attrs)
-            return SymbolicTensor(shape, dtype, op=op, inputs=inputs, attrs=attrs)
-    data = op.forward(*[x._data for x in inputs], **attrs)
+    try:
+        data = op.forward(*[x._data for x in inputs], **attrs)
+    except AttributeError:
+        if not any(x.__class__ is SymbolicTensor for x in inputs):
+            raise
+        # symbolic inputs have no data: the shape rule alone gives the output
+        shape, dtype = op.infer(*inputs, **attrs)
+        return SymbolicTensor(shape, dtype, op=op, inputs=inputs, attrs=attrs)
     if op.view and inputs[0].__class__ is not Tensor:
         data = data.copy()  # a Variable's buffer changes on assign; a view of it must not
     out = Tensor(data)

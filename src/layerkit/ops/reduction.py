@@ -1,5 +1,7 @@
 """Reductions: sum, prod, max, min, argmax, argmin primitives and their composites (mean, var,
 std, logsumexp, any, all)."""
+import math
+
 import numpy as np
 
 from layerkit.backend import core
@@ -24,8 +26,8 @@ def _reduce_forward(kernel):
         y = x
         shape = list(x.shape)
         for a in reversed(axis):  # one axis at a time, innermost first
-            outer = int(np.prod(shape[:a]))
-            inner = int(np.prod(shape[a + 1:]))
+            outer = math.prod(shape[:a])
+            inner = math.prod(shape[a + 1:])
             y = kernel(y, outer, shape[a], inner)
             del shape[a]
         return y.reshape(_reduced_shape(x.shape, axis, keepdims))
@@ -105,7 +107,7 @@ amax, amin = max, min
 def mean(x, axis=None, keepdims=False):
     x = C.to_float(x)
     axes = C.normalize_axes("mean", axis, x.ndim)
-    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    n = math.prod([x.shape[a] for a in axes]) if axes else 1
     return E.divide(sum(x, axes, keepdims), float(n))
 
 
@@ -149,8 +151,8 @@ def _arg_spec(x, axis, keepdims):
 
 def _arg_forward(kernel):
     def forward(x, axis, keepdims):
-        outer = int(np.prod(x.shape[:axis]))
-        inner = int(np.prod(x.shape[axis + 1:]))
+        outer = math.prod(x.shape[:axis])
+        inner = math.prod(x.shape[axis + 1:])
         return kernel(x, outer, x.shape[axis], inner).reshape(_reduced_shape(x.shape, (axis,), keepdims))
     return forward
 
