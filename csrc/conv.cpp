@@ -21,7 +21,7 @@ using I2 = std::array<int64_t, 2>;
 using I4 = std::array<int64_t, 4>;
 
 // About this many bytes of im2col columns per chunk: the chunk's GEMM operand stays in L2.
-static int64_t kColBytes = getenv("LK_COLBYTES") ? atoll(getenv("LK_COLBYTES")) : (1 << 19);
+constexpr int64_t kColBytes = 3 << 18;
 // Minimum GEMM rows per chunk, so that packing the weight matrix stays a small cost.
 constexpr int64_t kMinChunkRows = 128;
 // Below this many flops a conv runs on one thread.

@@ -173,6 +173,13 @@ def reciprocal_no_nan(x):
     return where(equal(x, 0), 0.0, reciprocal(where(equal(x, 0), 1.0, x)))
 
 
-def isclose(x1, x2, rtol=1e-5, atol=1e-8):
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """|x1 - x2| <= atol + rtol * |x2| elementwise, as NumPy: infinities are close only to an
+    equal infinity, NaN to nothing (to NaN too when `equal_nan`)."""
     x1, x2 = C.binary_operands(x1, x2)
-    return less_equal(abs(x1 - x2), atol + rtol * abs(x2))
+    # the tolerance test alone would call inf - inf (NaN) not close and any finite x1 close to inf
+    within = logical_and(less_equal(abs(x1 - x2), atol + rtol * abs(x2)), less(abs(x2), math.inf))
+    out = logical_or(equal(x1, x2), within)
+    if equal_nan:
+        out = logical_or(out, logical_and(not_equal(x1, x1), not_equal(x2, x2)))
+    return out

@@ -304,6 +304,8 @@ def concatenate(xs, axis=0):
     axis = C.normalize_axis("concatenate", axis, xs[0].ndim)
     if len(xs) == 1:
         return _unchanged(xs[0])
+    if all(isinstance(x, Tensor) for x in xs):
+        _concat_spec(*xs, axis=axis)  # the error names the shapes; the kernel's would not
     return apply(CONCATENATE, *xs, axis=axis)
 
 

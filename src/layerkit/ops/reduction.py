@@ -111,35 +111,48 @@ def mean(x, axis=None, keepdims=False):
     return E.divide(sum(x, axes, keepdims), float(n))
 
 
+# Composites normalize `axis` under their own name first, so errors name the op the user called.
+
+
 def var(x, axis=None, keepdims=False):
     x = C.to_float(x)
+    axis = C.normalize_axes("var", axis, x.ndim)
     centered = E.subtract(x, mean(x, axis, keepdims=True))
     return mean(E.square(centered), axis, keepdims)
 
 
 def std(x, axis=None, keepdims=False):
-    return E.sqrt(var(x, axis, keepdims))
+    x = C.to_float(x)
+    return E.sqrt(var(x, C.normalize_axes("std", axis, x.ndim), keepdims))
 
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) computed without overflow."""
     x = C.to_float(x)
+    axis = C.normalize_axes("logsumexp", axis, x.ndim)
     m = C.stop_gradient(max(x, axis, keepdims=True))
     m = E.where(E.equal(E.abs(m), np.inf), 0.0, m)  # all -inf rows stay -inf instead of NaN
     out = E.add(E.log(sum(E.exp(E.subtract(x, m)), axis, keepdims=True)), m)
-    return out if keepdims else S.squeeze(out, C.normalize_axes("logsumexp", axis, x.ndim))
+    return out if keepdims else S.squeeze(out, axis)
+
+
+def _count_true(op_name, x, axis, keepdims):
+    x = C.cast(x, "bool")
+    return sum(C.cast(x, "int32"), C.normalize_axes(op_name, axis, x.ndim), keepdims)
 
 
 def any(x, axis=None, keepdims=False):
-    return E.greater(max(C.cast(x, "int32"), axis, keepdims), 0)
+    """Whether any element is nonzero (False over an empty axis)."""
+    return E.greater(_count_true("any", x, axis, keepdims), 0)
 
 
 def all(x, axis=None, keepdims=False):
-    return E.greater(min(C.cast(x, "int32"), axis, keepdims), 0)
+    """Whether every element is nonzero (True over an empty axis)."""
+    return E.equal(_count_true("all", E.logical_not(x), axis, keepdims), 0)
 
 
 def count_nonzero(x, axis=None):
-    return sum(C.cast(E.not_equal(x, 0), "int32"), axis)
+    return _count_true("count_nonzero", x, axis, False)
 
 
 # ---- argmax / argmin ---------------------------------------------------------------------------
@@ -163,8 +176,9 @@ ARGMIN = register("argmin", forward=_arg_forward(core.argmin), infer=_arg_spec, 
 
 def _arg(op, x, axis, keepdims):
     x = C.convert_to_tensor(x)
-    if axis is None:
-        x, axis = S.ravel(x), 0
+    if axis is None:  # over the flattened tensor; keepdims keeps every axis, with size 1
+        out = _arg(op, S.ravel(x), 0, False)
+        return S.reshape(out, (1,) * x.ndim) if keepdims else out
     axis = C.normalize_axis(op.name, axis, x.ndim)
     if x.shape[axis] == 0:
         raise ValueError(f"{op.name}: axis {axis} of the input (shape {C.shape_str(x.shape)}) is empty.")
