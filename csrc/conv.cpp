@@ -445,7 +445,7 @@ nb::object conv2d(const Array& x, const Array& w, I2 strides, I4 padding, I2 dil
       if (q.Cg == 1) dw_forward(q, xp, wp, out);
       else gemm_forward(q, xp, wp, out);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 
@@ -468,7 +468,7 @@ nb::object conv2d_backprop_input(const Array& g, const Array& w, I4 input_shape,
       if (q.Cg == 1) dw_backprop_input(q, gp, wp, dx);
       else gemm_backprop_input(q, gp, wp, dx);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 
@@ -491,7 +491,7 @@ nb::object conv2d_backprop_filter(const Array& x, const Array& g, I4 filter_shap
       if (q.Cg == 1) dw_backprop_filter(q, xp, gp, dw);
       else gemm_backprop_filter(q, xp, gp, dw);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 

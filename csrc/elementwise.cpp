@@ -160,21 +160,21 @@ nb::object unary_kernel(const char* name, Array x) {
       nb::gil_scoped_release nogil;
       for (int64_t i = 0; i < n; ++i) y[i] = !xp[i];
     }
-    return nb::cast(out);
+    return out;
   }
   if constexpr (float_only(op)) {
     LK_DISPATCH_FLOAT(dt, name, {
       T* y;
       auto out = new_array<T>(shape_of(x), &y);
       { nb::gil_scoped_release nogil; unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
-      return nb::cast(out);
+      return out;
     });
   } else {
     LK_DISPATCH_NUMERIC(dt, name, {
       T* y;
       auto out = new_array<T>(shape_of(x), &y);
       { nb::gil_scoped_release nogil; unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
-      return nb::cast(out);
+      return out;
     });
   }
   return nb::none();
@@ -235,7 +235,7 @@ nb::object binary_typed(const Plan& p, const Array& a, const Array& b) {
     nb::gil_scoped_release nogil;
     binary_run<op, T, R>(p, static_cast<const T*>(a.data()), static_cast<const T*>(b.data()), y);
   }
-  return nb::cast(out);
+  return out;
 }
 
 template <B op>
@@ -269,7 +269,7 @@ nb::object where_typed(const Plan& p, const bool* c, const T* a, const T* b) {
         y[o + i] = c[off[0] + i * s[0]] ? a[off[1] + i * s[1]] : b[off[2] + i * s[2]];
     });
   }
-  return nb::cast(out);
+  return out;
 }
 
 // out = cond ? x : y, broadcasting all three; cond is bool, x and y share a dtype.
@@ -299,7 +299,7 @@ nb::object cast_typed(const Array& x) {
       else y[i] = static_cast<D>(s[i]);
     }
   }
-  return nb::cast(out);
+  return out;
 }
 
 #define LK_DISPATCH_ALL(dt, ...)                                         \

@@ -58,16 +58,14 @@ nb::object copy_kernel(AnyArray x) {
   std::vector<int64_t> st(x.ndim()), dst(x.ndim());
   int64_t acc = 1;
   for (size_t d = x.ndim(); d-- > 0;) { st[d] = x.stride(d); dst[d] = acc; acc *= (int64_t)shape[d]; }
-  // allocate as raw bytes, then view with the source dtype
-  nb::dlpack::dtype dt = x.dtype();
-  size_t n = numel(shape);
-  char* buf = new char[std::max<size_t>(n * item, 1)];
-  nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<char*>(p); });
+  void* out_data;
+  nb::object out = new_array_of(shape, x.dtype().num, &out_data);
+  char* buf = static_cast<char*>(out_data);
   {
     nb::gil_scoped_release nogil;
     copy_dispatch(item, buf, dst.data(), static_cast<const char*>(x.data()), st.data(), shape);
   }
-  return nb::cast(nb::ndarray<nb::numpy>(buf, shape.size(), shape.data(), owner, nullptr, dt));
+  return out;
 }
 
 // dst[...] = src[...] elementwise over a shared shape; dst may be any writable strided view.
@@ -126,12 +124,11 @@ nb::object gather_kernel(Array x, Array idx, int64_t outer, int64_t n, int64_t i
   auto ix = checked_indices(name, idx, n);
   const int64_t m = along ? (outer * inner ? (int64_t)ix.size() / (outer * inner) : 0) : (int64_t)ix.size();
   if (along && (size_t)(outer * m * inner) != ix.size()) throw nb::value_error("take_along_axis: indices do not match (outer, m, inner)");
-  nb::dlpack::dtype dt = x.dtype();
-  dtype_of(dt, name);
+  dtype_of(x.dtype(), name);
   const size_t item = x.itemsize();
-  std::vector<size_t> shape = {(size_t)outer, (size_t)m, (size_t)inner};
-  char* buf = new char[std::max<size_t>(numel(shape) * item, 1)];
-  nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<char*>(p); });
+  void* out_data;
+  nb::object out = new_array_of({(size_t)outer, (size_t)m, (size_t)inner}, x.dtype().num, &out_data);
+  char* buf = static_cast<char*>(out_data);
   {
     nb::gil_scoped_release nogil;
     const char* xp = static_cast<const char*>(x.data());
@@ -141,7 +138,7 @@ nb::object gather_kernel(Array x, Array idx, int64_t outer, int64_t n, int64_t i
       case 8: gather_loop<8>(xp, buf, ix, outer, n, m, inner, along); break;
     }
   }
-  return nb::cast(nb::ndarray<nb::numpy>(buf, 3, shape.data(), owner, nullptr, dt));
+  return out;
 }
 
 template <class T>
@@ -176,7 +173,7 @@ nb::object scatter_add_kernel(Array g, Array idx, int64_t outer, int64_t n, int6
       nb::gil_scoped_release nogil;
       scatter_loop<T>(static_cast<const T*>(g.data()), y, ix, outer, n, m, inner, along);
     }
-    return nb::cast(out);
+    return out;
   });
   return nb::none();
 }

@@ -54,7 +54,7 @@ nb::object matmul_kernel(Array a, Array b, bool ta, bool tb) {
           gemm(ta, tb, M, N, Ka, pa + (ba == 1 ? 0 : i * M * Ka), pb + (bb == 1 ? 0 : i * Ka * N), c + i * M * N);
       }
     }
-    return nb::cast(out);
+    return out;
   });
   return nb::none();
 }

@@ -2,6 +2,7 @@
 // them into the module and exposes the kernel list and thread control.
 #include <omp.h>
 
+#define LK_NUMPY_IMPORT  // this translation unit owns numpy's C-API table
 #include "common.h"
 
 #include <cblas.h>
@@ -19,6 +20,7 @@ using namespace layerkit::core;
 
 NB_MODULE(_core, m) {
   m.doc() = "layerkit compute core: C++ kernels over numpy-visible buffers (GIL released).";
+  if (_import_array() < 0) throw nb::python_error();
   bind_elementwise(m);
   bind_reduce(m);
   bind_matmul(m);

@@ -30,8 +30,9 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
       if (!log_space) yr[j] = e;
     }
     if (log_space) {
-      const T lse = m + std::log(s);
-      for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] - lse;
+      // (x - m) - log(s), not x - (m + log(s)): m + log(s) rounds away log(s) when |m| is large
+      const T ls = std::log(s);
+      for (int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - m) - ls;
     } else {
       const T inv = T(1) / s;
       for (int64_t j = 0; j < n; ++j) yr[j] *= inv;
@@ -50,7 +51,7 @@ nb::object softmax_kernel(const char* name, Array x) {
       nb::gil_scoped_release nogil;
       softmax_rows<log_space, T>(static_cast<const T*>(x.data()), y, x.shape(0), x.shape(1));
     }
-    return nb::cast(out);
+    return out;
   });
   return nb::none();
 }
@@ -82,7 +83,7 @@ void xent_rows(const T* x, const int64_t* lab, T* y, int64_t rows, int64_t n) {
     const T m = row_max(xr, n);
     T s = 0;
     for (int64_t j = 0; j < n; ++j) s += std::exp(xr[j] - m);
-    y[r] = m + std::log(s) - xr[lab[r]];
+    y[r] = (m - xr[lab[r]]) + std::log(s);  // as in softmax_rows: keep log(s) out of m's rounding
   }
 }
 
@@ -100,7 +101,7 @@ nb::object sparse_xent_kernel(Array logits, Array labels) {
       nb::gil_scoped_release nogil;
       xent_rows<T>(x, lab.data(), y, rows, n);
     }
-    return nb::cast(out);
+    return out;
   });
   return nb::none();
 }
@@ -128,7 +129,7 @@ nb::object sparse_xent_grad_kernel(Array logits, Array labels, Array g) {
         for (int64_t j = 0; j < n; ++j) yr[j] *= gp[r];
       }
     }
-    return nb::cast(out);
+    return out;
   });
   return nb::none();
 }

@@ -82,18 +82,21 @@ const char* dtype_name(DType d) {
   return names[static_cast<int>(d)];
 }
 
+// Pixels per OpenMP task: ~4096 window-channel visits each.
+int64_t pool_block(const PGeom& q) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, q.C * q.PH * q.PW)); }
+
 // out = max over each window's valid cells (the first valid cell seeds it; later cells win only if greater).
 template <class T>
 void max_forward(const PGeom& q, const T* x, T* out) {
-  const int64_t lines = q.N * q.OH, C = q.C;
-#pragma omp parallel for schedule(static) if (lines * q.OW * C * q.PH * q.PW > kParallelGrain)
-  for (int64_t l = 0; l < lines; ++l) {
-    const int64_t n = l / q.OH, oh = l % q.OH;
-    int64_t h0, h1, w0, w1;
-    q.rows(oh, h0, h1);
-    for (int64_t ow = 0; ow < q.OW; ++ow) {
-      q.cols(ow, w0, w1);
-      T* __restrict o = out + (l * q.OW + ow) * C;
+  const int64_t pixels = q.N * q.OH * q.OW, C = q.C, B = pool_block(q);
+#pragma omp parallel for schedule(static) if (pixels * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t r0 = 0; r0 < pixels; r0 += B)
+    for (int64_t r = r0, r1 = std::min(pixels, r0 + B); r < r1; ++r) {
+      const int64_t n = r / (q.OH * q.OW);
+      int64_t h0, h1, w0, w1;
+      q.rows(r / q.OW % q.OH, h0, h1);
+      q.cols(r % q.OW, w0, w1);
+      T* __restrict o = out + r * C;
       std::memcpy(o, x + ((n * q.H + h0) * q.W + w0) * C, sizeof(T) * C);
       for (int64_t ih = h0; ih < h1; ++ih)
         for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; ++iw) {
@@ -101,7 +104,6 @@ void max_forward(const PGeom& q, const T* x, T* out) {
           for (int64_t c = 0; c < C; ++c) o[c] = s[c] > o[c] ? s[c] : o[c];
         }
     }
-  }
 }
 
 // dx[argmax] += g per window and channel, argmax = first max in row-major window order;
@@ -141,15 +143,15 @@ void max_backward(const PGeom& q, const T* x, const T* g, T* dx) {
 // out = mean over each window's valid (non-padding) cells.
 template <class T>
 void avg_forward(const PGeom& q, const T* x, T* out) {
-  const int64_t lines = q.N * q.OH, C = q.C;
-#pragma omp parallel for schedule(static) if (lines * q.OW * C * q.PH * q.PW > kParallelGrain)
-  for (int64_t l = 0; l < lines; ++l) {
-    const int64_t n = l / q.OH, oh = l % q.OH;
-    int64_t h0, h1, w0, w1;
-    q.rows(oh, h0, h1);
-    for (int64_t ow = 0; ow < q.OW; ++ow) {
-      q.cols(ow, w0, w1);
-      T* __restrict o = out + (l * q.OW + ow) * C;
+  const int64_t pixels = q.N * q.OH * q.OW, C = q.C, B = pool_block(q);
+#pragma omp parallel for schedule(static) if (pixels * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t r0 = 0; r0 < pixels; r0 += B)
+    for (int64_t r = r0, r1 = std::min(pixels, r0 + B); r < r1; ++r) {
+      const int64_t n = r / (q.OH * q.OW);
+      int64_t h0, h1, w0, w1;
+      q.rows(r / q.OW % q.OH, h0, h1);
+      q.cols(r % q.OW, w0, w1);
+      T* __restrict o = out + r * C;
       std::memset(o, 0, sizeof(T) * C);
       for (int64_t ih = h0; ih < h1; ++ih)
         for (int64_t iw = w0; iw < w1; ++iw) {
@@ -159,36 +161,39 @@ void avg_forward(const PGeom& q, const T* x, T* out) {
       const T inv = T(1) / T((h1 - h0) * (w1 - w0));
       for (int64_t c = 0; c < C; ++c) o[c] *= inv;
     }
-  }
 }
 
-// dx[cell] += g[window] / count(window) for every window covering the cell; gathered per input
-// line (n, ih) so threads never share a dx row.
+// Output rows (or columns) [lo, hi] whose windows cover input coordinate i.
+inline void covering(int64_t i, int64_t pad, int64_t P, int64_t s, int64_t n_out, int64_t& lo, int64_t& hi) {
+  const int64_t t = i + pad - P + 1;
+  lo = t <= 0 ? 0 : (t + s - 1) / s;
+  hi = std::min(n_out - 1, (i + pad) / s);
+}
+
+// dx[cell] = sum of g[window] / count(window) over the windows covering the cell; gathered per
+// input pixel so threads never share a dx cell.
 template <class T>
 void avg_backward(const PGeom& q, const T* g, T* dx) {
-  const int64_t lines = q.N * q.H, C = q.C;
-#pragma omp parallel for schedule(static) if (lines * q.W * C * q.PH * q.PW > kParallelGrain)
-  for (int64_t l = 0; l < lines; ++l) {
-    const int64_t n = l / q.H, ih = l % q.H;
-    T* drow = dx + l * q.W * C;
-    std::memset(drow, 0, sizeof(T) * q.W * C);
-    for (int64_t kh = 0; kh < q.PH; ++kh) {
-      const int64_t t = ih + q.pt - kh;
-      if (t < 0 || t % q.sh != 0 || t / q.sh >= q.OH) continue;
-      const int64_t oh = t / q.sh;
-      int64_t h0, h1, w0, w1;
-      q.rows(oh, h0, h1);
-      for (int64_t ow = 0; ow < q.OW; ++ow) {
-        q.cols(ow, w0, w1);
-        const T inv = T(1) / T((h1 - h0) * (w1 - w0));
-        const T* __restrict gs = g + ((n * q.OH + oh) * q.OW + ow) * C;
-        for (int64_t iw = w0; iw < w1; ++iw) {
-          T* __restrict d = drow + iw * C;
+  const int64_t pixels = q.N * q.H * q.W, C = q.C, B = pool_block(q);
+#pragma omp parallel for schedule(static) if (pixels * C * q.PH * q.PW > kParallelGrain)
+  for (int64_t p0 = 0; p0 < pixels; p0 += B)
+    for (int64_t p = p0, p1 = std::min(pixels, p0 + B); p < p1; ++p) {
+      const int64_t n = p / (q.H * q.W);
+      int64_t oh0, oh1, ow0, ow1, h0, h1, w0, w1;
+      covering(p / q.W % q.H, q.pt, q.PH, q.sh, q.OH, oh0, oh1);
+      covering(p % q.W, q.pl, q.PW, q.sw, q.OW, ow0, ow1);
+      T* __restrict d = dx + p * C;
+      std::memset(d, 0, sizeof(T) * C);
+      for (int64_t oh = oh0; oh <= oh1; ++oh) {
+        q.rows(oh, h0, h1);
+        for (int64_t ow = ow0; ow <= ow1; ++ow) {
+          q.cols(ow, w0, w1);
+          const T inv = T(1) / T((h1 - h0) * (w1 - w0));
+          const T* __restrict gs = g + ((n * q.OH + oh) * q.OW + ow) * C;
           for (int64_t c = 0; c < C; ++c) d[c] += gs[c] * inv;
         }
       }
     }
-  }
 }
 
 // max_pool2d(x (N,H,W,C), pool, strides, padding) -> (N,OH,OW,C), OH = (H + pt + pb - PH)//sh + 1.
@@ -204,7 +209,7 @@ nb::object max_pool2d(const Array& x, I2 pool, I2 strides, I4 padding) {
       nb::gil_scoped_release nogil;
       max_forward(q, xp, out);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 
@@ -227,7 +232,7 @@ nb::object max_pool2d_grad(const Array& x, const Array& g, I2 pool, I2 strides, 
       nb::gil_scoped_release nogil;
       max_backward(q, xp, gp, dx);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 
@@ -244,7 +249,7 @@ nb::object avg_pool2d(const Array& x, I2 pool, I2 strides, I4 padding) {
       nb::gil_scoped_release nogil;
       avg_forward(q, xp, out);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 
@@ -263,7 +268,7 @@ nb::object avg_pool2d_grad(const Array& g, I4 input_shape, I2 pool, I2 strides, 
       nb::gil_scoped_release nogil;
       avg_backward(q, gp, dx);
     }
-    return nb::cast(res);
+    return res;
   });
 }
 

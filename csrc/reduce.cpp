@@ -71,7 +71,7 @@ nb::object reduce_kernel(const char* name, Array x, int64_t outer, int64_t n, in
         reduce_loop<op, T>(static_cast<const T*>(x.data()), y, outer, n, inner);
       }
     }
-    return nb::cast(out);
+    return out;
   });
   return nb::none();
 }
@@ -107,7 +107,7 @@ nb::object arg_kernel(const char* name, Array x, int64_t outer, int64_t n, int64
     nb::gil_scoped_release nogil;
     arg_loop<is_max, T>(static_cast<const T*>(x.data()), y, outer, n, inner);
   });
-  return nb::cast(out);
+  return out;
 }
 
 }  // namespace
