@@ -103,6 +103,25 @@ nb::object new_array(const std::vector<size_t>& shape, T** data) {
 // Loops shorter than this run on one thread: starting the OpenMP team costs more than it saves.
 constexpr int64_t kParallelGrain = 1 << 15;
 
+// The GIL is released around kernels with at least this much work; for tiny ones the release and
+// re-acquire (~0.1 us) would cost more than another Python thread could gain.
+constexpr size_t kGilGrain = 1 << 12;
+
+class NoGil {
+ public:
+  explicit NoGil(size_t work) {
+    if (work >= kGilGrain) state_ = PyEval_SaveThread();
+  }
+  ~NoGil() {
+    if (state_) PyEval_RestoreThread(state_);
+  }
+  NoGil(const NoGil&) = delete;
+  NoGil& operator=(const NoGil&) = delete;
+
+ private:
+  PyThreadState* state_ = nullptr;
+};
+
 // Run `body(T{})` with T the C++ type for `dt` among the floating types.
 #define LK_DISPATCH_FLOAT(dt, op, ...)                                         \
   switch (dt) {                                                                \

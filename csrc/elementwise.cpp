@@ -77,6 +77,23 @@ Plan make_plan(const char* op, const std::vector<std::vector<size_t>>& shapes) {
   return p;
 }
 
+bool same_shape(const Array& a, const Array& b) {
+  if (a.ndim() != b.ndim()) return false;
+  for (size_t i = 0; i < a.ndim(); ++i)
+    if (a.shape(i) != b.shape(i)) return false;
+  return true;
+}
+
+// The plan of operands that all have `shape`: one flat, contiguous loop.
+Plan flat_plan(std::vector<size_t> shape) {
+  Plan p;
+  p.size = numel(shape);
+  p.shape = std::move(shape);
+  p.dims = {p.size};
+  p.strides = {{1, 1, 1}};
+  return p;
+}
+
 // Runs inner(out_offset, operand_offsets, n, inner_strides) over every row of the plan.
 template <class Inner>
 void run_plan(const Plan& p, Inner inner) {
@@ -166,14 +183,14 @@ nb::object unary_kernel(const char* name, Array x) {
     LK_DISPATCH_FLOAT(dt, name, {
       T* y;
       auto out = new_array<T>(shape_of(x), &y);
-      { nb::gil_scoped_release nogil; unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
+      { NoGil nogil(x.size()); unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
       return out;
     });
   } else {
     LK_DISPATCH_NUMERIC(dt, name, {
       T* y;
       auto out = new_array<T>(shape_of(x), &y);
-      { nb::gil_scoped_release nogil; unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
+      { NoGil nogil(x.size()); unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
       return out;
     });
   }
@@ -232,7 +249,7 @@ nb::object binary_typed(const Plan& p, const Array& a, const Array& b) {
   R* y;
   auto out = new_array<R>(p.shape, &y);
   {
-    nb::gil_scoped_release nogil;
+    NoGil nogil(p.size);
     binary_run<op, T, R>(p, static_cast<const T*>(a.data()), static_cast<const T*>(b.data()), y);
   }
   return out;
@@ -242,7 +259,7 @@ template <B op>
 nb::object binary_kernel(const char* name, Array a, Array b) {
   DType da = dtype_of(a.dtype(), name), db = dtype_of(b.dtype(), name);
   if (da != db) throw nb::type_error((std::string(name) + ": both operands must have the same dtype").c_str());
-  Plan p = make_plan(name, {shape_of(a), shape_of(b)});
+  Plan p = same_shape(a, b) ? flat_plan(shape_of(a)) : make_plan(name, {shape_of(a), shape_of(b)});
   if constexpr (is_logical(op)) {
     if (da != DType::Bool) throw nb::type_error((std::string(name) + ": expected bool arrays").c_str());
     return binary_typed<op, bool>(p, a, b);

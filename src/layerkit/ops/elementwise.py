@@ -5,6 +5,7 @@ from layerkit.backend import core, is_float_dtype
 from layerkit.ops import core as C
 from layerkit.ops import layout as S
 from layerkit.ops.primitive import apply, register
+from layerkit.ops.tensor import Tensor
 
 # ---- unary ----------------------------------------------------------------------------------
 
@@ -69,7 +70,9 @@ def _binary(name, grad, float_only=False, compare=False):
     op = register(name, forward=getattr(core, name), infer=spec, grad=grad, kernels=(name,))
 
     def fn(x1, x2):
-        x1, x2 = C.binary_operands(x1, x2)
+        # two tensors of one dtype skip the conversion rules: the common case of every model
+        if not (x1.__class__ is Tensor and x2.__class__ is Tensor and x1._data.dtype is x2._data.dtype):
+            x1, x2 = C.binary_operands(x1, x2)
         if float_only and not is_float_dtype(x1.dtype):
             x1, x2 = C.to_float(x1), C.to_float(x2)
         return apply(op, x1, x2)

@@ -56,7 +56,13 @@ def register(name, forward, infer, grad=None, kernels=(), view=False):
 def apply(op, *inputs, **attrs):
     """Runs primitive `op` on tensors `inputs` (already converted by the op's function)."""
     try:
-        data = op.forward(*[x._data for x in inputs], **attrs)
+        n = len(inputs)  # unpacked by hand for one and two inputs: a list comprehension costs ~0.15 us
+        if n == 2:
+            data = op.forward(inputs[0]._data, inputs[1]._data, **attrs)
+        elif n == 1:
+            data = op.forward(inputs[0]._data, **attrs)
+        else:
+            data = op.forward(*[x._data for x in inputs], **attrs)
     except AttributeError:
         if not any(x.__class__ is SymbolicTensor for x in inputs):
             raise
