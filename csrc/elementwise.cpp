@@ -198,7 +198,7 @@ nb::object unary_kernel(const char* name, Array x) {
 }
 
 // ---- binary --------------------------------------------------------------------------------
-enum class B { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, And, Or };
+enum class B { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, And, Or, ReluGrad };
 
 constexpr bool is_compare(B op) { return op >= B::Eq && op <= B::Ge; }
 constexpr bool is_logical(B op) { return op == B::And || op == B::Or; }
@@ -221,6 +221,7 @@ inline auto binary_fn(T a, T b) {
   else if constexpr (op == B::Gt) return a > b;
   else if constexpr (op == B::Ge) return a >= b;
   else if constexpr (op == B::And) return bool(a && b);
+  else if constexpr (op == B::ReluGrad) return a > T(0) ? b : T(0);  // a = relu input, b = gradient
   else return bool(a || b);
 }
 
@@ -382,6 +383,7 @@ void bind_elementwise(nb::module_& m) {
   LK_BINARY("greater_equal", B::Ge)
   LK_BINARY("logical_and", B::And)
   LK_BINARY("logical_or", B::Or)
+  LK_BINARY("relu_grad", B::ReluGrad)
 #undef LK_BINARY
   def_kernel(m, "where", &where_kernel, nb::arg("condition"), nb::arg("x1"), nb::arg("x2"));
   def_kernel(m, "cast", &cast_kernel, nb::arg("x"), nb::arg("dtype_code"));

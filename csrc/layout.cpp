@@ -4,6 +4,8 @@
 // size serves every dtype.
 #include <array>
 
+#include <nanobind/stl/vector.h>
+
 #include "common.h"
 
 namespace layerkit::core {
@@ -64,6 +66,31 @@ nb::object copy_kernel(AnyArray x) {
   {
     nb::gil_scoped_release nogil;
     copy_dispatch(item, buf, dst.data(), static_cast<const char*>(x.data()), st.data(), shape);
+  }
+  return out;
+}
+
+// A C-contiguous copy of x broadcast to `shape` (NumPy rules: x's axes align to the right).
+nb::object broadcast_to_kernel(AnyArray x, std::vector<size_t> shape) {
+  dtype_of(x.dtype(), "broadcast_to");
+  const size_t nd = shape.size(), xd = x.ndim();
+  if (xd > nd) throw nb::value_error("broadcast_to: the target shape has fewer axes than the input");
+  std::vector<int64_t> st(nd, 0), dst(nd);
+  for (size_t i = 0; i < xd; ++i) {
+    size_t d = nd - xd + i;
+    if (x.shape(i) == shape[d]) st[d] = x.stride(i);
+    else if (x.shape(i) != 1)
+      throw nb::value_error(("broadcast_to: input axis " + std::to_string(i) + " has size " + std::to_string(x.shape(i)) +
+                             ", which cannot be broadcast to " + std::to_string(shape[d])).c_str());
+  }
+  int64_t acc = 1;
+  for (size_t d = nd; d-- > 0;) { dst[d] = acc; acc *= (int64_t)shape[d]; }
+  void* out_data;
+  nb::object out = new_array_of(shape, x.dtype().num, &out_data);
+  {
+    NoGil nogil(numel(shape));
+    copy_dispatch(x.itemsize(), static_cast<char*>(out_data), dst.data(), static_cast<const char*>(x.data()), st.data(),
+                  shape);
   }
   return out;
 }
@@ -182,6 +209,7 @@ nb::object scatter_add_kernel(Array g, Array idx, int64_t outer, int64_t n, int6
 
 void bind_layout(nb::module_& m) {
   def_kernel(m, "copy", &copy_kernel, nb::arg("x"));
+  def_kernel(m, "broadcast_to", &broadcast_to_kernel, nb::arg("x"), nb::arg("shape"));
   def_kernel(m, "assign", &assign_kernel, nb::arg("dst").noconvert(), nb::arg("src"));
   def_kernel(m, "gather", &gather_kernel, nb::arg("x"), nb::arg("indices"), nb::arg("outer"), nb::arg("n"),
              nb::arg("inner"), nb::arg("along") = false);

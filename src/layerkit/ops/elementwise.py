@@ -25,7 +25,11 @@ NEGATIVE, negative = _unary("negative", lambda ctx, g: (negative(g),), float_onl
 ABS, abs = _unary("abs", lambda ctx, g: (g * sign(ctx.inputs[0]),), float_only=False)
 SIGN, sign = _unary("sign", None, float_only=False)
 SQUARE, square = _unary("square", lambda ctx, g: (g * (2 * ctx.inputs[0]),), float_only=False)
-RELU, relu = _unary("relu", lambda ctx, g: (where(greater(ctx.inputs[0], 0), g, 0),), float_only=False)
+RELU, relu = _unary("relu", lambda ctx, g: (apply(RELU_GRAD, ctx.inputs[0], g),), float_only=False)
+# g where x > 0, else 0: one pass instead of a comparison and a select. Linear in g, so its own
+# gradient is itself (with respect to g) and zero almost everywhere with respect to x.
+RELU_GRAD = register("relu_grad", forward=core.relu_grad, infer=lambda x, g: (g.shape, g.dtype),
+                     grad=lambda ctx, gg: (None, apply(RELU_GRAD, ctx.inputs[0], gg)), kernels=("relu_grad",))
 SQRT, sqrt = _unary("sqrt", lambda ctx, g: (g * 0.5 / ctx.output,))
 RSQRT, rsqrt = _unary("rsqrt", lambda ctx, g: (g * -0.5 * ctx.output * ctx.output * ctx.output,))
 EXP, exp = _unary("exp", lambda ctx, g: (g * ctx.output,))

@@ -114,11 +114,17 @@ def transpose(x, axes=None):
 
 
 def moveaxis(x, source, destination):
+    """Moves axes `source` (an int or a sequence) to positions `destination`; the others keep their order."""
     x = C.convert_to_tensor(x)
-    src = C.normalize_axis("moveaxis", source, x.ndim, "source")
-    dst = C.normalize_axis("moveaxis", destination, x.ndim, "destination")
-    order = [a for a in range(x.ndim) if a != src]
-    order.insert(dst, src)
+    src, dst = ([source], [destination]) if isinstance(source, (int, np.integer)) else (list(source), list(destination))
+    src = [C.normalize_axis("moveaxis", a, x.ndim, "source") for a in src]
+    dst = [C.normalize_axis("moveaxis", a, x.ndim, "destination") for a in dst]
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: `source` and `destination` must be unique axes of the same length, "
+                         f"received {source!r} and {destination!r}.")
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
     return transpose(x, order)
 
 
@@ -143,8 +149,8 @@ def _broadcast_to_spec(x, shape):
 
 
 BROADCAST_TO = register(
-    "broadcast_to", forward=lambda x, shape: core.copy(np.broadcast_to(x, shape)), infer=_broadcast_to_spec,
-    grad=lambda ctx, g: (sum_to(g, ctx.inputs[0].shape),), kernels=("copy",))
+    "broadcast_to", forward=core.broadcast_to, infer=_broadcast_to_spec,
+    grad=lambda ctx, g: (sum_to(g, ctx.inputs[0].shape),), kernels=("broadcast_to",))
 
 
 def broadcast_to(x, shape):
