@@ -125,9 +125,10 @@ inline T unary_fn(U op, T x) {
   switch (op) {
     case U::Neg: return -x;
     case U::Abs: return x < T(0) ? -x : x;
-    case U::Sign: return T((T(0) < x) - (x < T(0)));
+    // NaN propagates through sign and relu, as in numpy (for ints x != x and !(x <= 0) are exact)
+    case U::Sign: return x != x ? x : T((T(0) < x) - (x < T(0)));
     case U::Square: return x * x;
-    case U::Relu: return x > T(0) ? x : T(0);
+    case U::Relu: return !(x <= T(0)) ? x : T(0);
     default: break;
   }
   if constexpr (std::is_floating_point_v<T>) {

@@ -32,22 +32,30 @@ def _is_python_scalar(x):
     return isinstance(x, (int, float, bool)) and not isinstance(x, Tensor)
 
 
+def _weak_dtype(scalar, dtype):
+    """The dtype a Python scalar meets a tensor of `dtype` in: the tensor's, except that a float
+    meeting an int or bool tensor gives floatx and an int meeting a bool tensor int32."""
+    if isinstance(scalar, float):
+        return dtype if is_float_dtype(dtype) else floatx()
+    return "int32" if dtype == "bool" and not isinstance(scalar, bool) else dtype
+
+
 def binary_operands(x1, x2):
     """Converts two operands to tensors of one dtype, as Keras does: Python scalars are weakly
-    typed (they take the tensor's dtype; a Python float meeting an int tensor gives floatx), and
-    tensors of different dtypes meet in `result_type`."""
+    typed (see `_weak_dtype`), and tensors of different dtypes meet in `result_type`."""
     if isinstance(x1, Tensor) and isinstance(x2, Tensor) and x1._data.dtype is x2._data.dtype:
         return x1, x2  # the common case, kept cheap: it runs on every binary op
     s1, s2 = _is_python_scalar(x1), _is_python_scalar(x2)
-    if s2 and isinstance(x1, Tensor) and (is_float_dtype(x1.dtype) or not isinstance(x2, float)):
+    if s2 and isinstance(x1, Tensor) and (is_float_dtype(x1.dtype) or not isinstance(x2, float)) \
+            and x1.dtype != "bool":
         return x1, Tensor(np.array(x2, dtype=x1._data.dtype))  # tensor op Python scalar: the cheap path
     if s1 and not s2:
         x2 = convert_to_tensor(x2)
-        d = x2.dtype if not (isinstance(x1, float) and not is_float_dtype(x2.dtype)) else floatx()
+        d = _weak_dtype(x1, x2.dtype)
         return convert_to_tensor(x1, d), convert_to_tensor(x2, d)
     if s2 and not s1:
         x1 = convert_to_tensor(x1)
-        d = x1.dtype if not (isinstance(x2, float) and not is_float_dtype(x1.dtype)) else floatx()
+        d = _weak_dtype(x2, x1.dtype)
         return convert_to_tensor(x1, d), convert_to_tensor(x2, d)
     x1, x2 = convert_to_tensor(x1), convert_to_tensor(x2)
     if x1.dtype != x2.dtype:
