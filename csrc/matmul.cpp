@@ -33,7 +33,8 @@ nb::object matmul_kernel(Array a, Array b, bool ta, bool tb) {
     throw nb::value_error(("matmul: inner dimensions differ: " + std::to_string(Ka) + " vs " + std::to_string(Kb)).c_str());
   if (a.ndim() == 3 && b.ndim() == 3 && ba != bb && ba != 1 && bb != 1)
     throw nb::value_error("matmul: batch dimensions differ");
-  const int64_t batch = std::max(ba, bb);
+  // a 2-D operand or a batch of one is shared; an empty batch stays empty (max() would make it 1)
+  const int64_t batch = a.ndim() == 3 && (b.ndim() == 2 || ba != 1) ? ba : bb;
   const bool batched = a.ndim() == 3 || b.ndim() == 3;
   std::vector<size_t> shape = batched ? std::vector<size_t>{(size_t)batch, (size_t)M, (size_t)N}
                                       : std::vector<size_t>{(size_t)M, (size_t)N};

@@ -8,10 +8,19 @@ from layerkit.autodiff.variable import Variable
 class _Node:
     """One recorded primitive application; also the `ctx` its gradient rule receives."""
 
-    __slots__ = ("op", "inputs", "attrs", "output", "_needs")
+    __slots__ = ("op", "inputs", "attrs", "output", "_needs", "_versions")
 
     def __init__(self, op, inputs, attrs, output, needs):
         self.op, self.inputs, self.attrs, self.output, self._needs = op, inputs, attrs, output, needs
+        # a Variable input is read through its live buffer: remember which value the op saw
+        self._versions = [(x, x._version) for x in inputs if isinstance(x, Variable)]
+
+    def check_versions(self):
+        for v, version in self._versions:
+            if v._version != version:
+                raise RuntimeError(f"GradientTape.gradient: variable '{v.name}' was assigned after the tape "
+                                   f"recorded '{self.op.name}' on it, so its recorded value is gone; take the "
+                                   "gradient before updating the variable.")
 
     def needs(self, i):
         return self._needs[i]
@@ -133,6 +142,7 @@ class GradientTape:
                 g = grads.get(id(node.output))
                 if g is None:
                     continue
+                node.check_versions()
                 for x, need, gx in zip(node.inputs, node._needs, node.op.grad(node, g)):
                     if need and gx is not None:
                         prev = grads.get(id(x))

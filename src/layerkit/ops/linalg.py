@@ -22,14 +22,21 @@ def _matmul_spec(a, b, transpose_a, transpose_b):
     if k1 is not None and k2 is not None and k1 != k2:
         raise ValueError(f"matmul: the contracted dimensions differ: x1 has shape {C.shape_str(a.shape)} and x2 "
                          f"has shape {C.shape_str(b.shape)} ({k1} vs {k2}).")
-    batch = a.shape[0] if a.ndim == 3 else (b.shape[0] if b.ndim == 3 else None)
-    if a.ndim == 3 and b.ndim == 3 and None not in (a.shape[0], b.shape[0]) and a.shape[0] != b.shape[0]:
-        raise ValueError(f"matmul: batch sizes differ: {a.shape[0]} vs {b.shape[0]}.")
+    # a 2-D operand, or a batch of one, is shared by every batch of the other
+    ba, bb = (a.shape[0] if a.ndim == 3 else 1), (b.shape[0] if b.ndim == 3 else 1)
+    if None not in (ba, bb) and ba != bb and 1 not in (ba, bb):
+        raise ValueError(f"matmul: batch sizes differ: {ba} vs {bb}.")
+    batch = bb if ba == 1 or (ba is None and bb != 1) else ba
     return ((batch, m, n) if 3 in (a.ndim, b.ndim) else (m, n)), a.dtype
 
 
 def _sum_batch(g, like):
-    return R.sum(g, axis=0) if g.ndim == 3 and like.ndim == 2 else g
+    """`g` (an input's gradient, batched as the output) summed over the batches `like` was shared by."""
+    if g.ndim == 3 and like.ndim == 2:
+        return R.sum(g, axis=0)
+    if g.ndim == 3 and like.shape[0] == 1 and g.shape[0] != 1:
+        return R.sum(g, axis=0, keepdims=True)
+    return g
 
 
 def _matmul_grad(ctx, g):
@@ -141,9 +148,11 @@ def _parse_einsum(subscripts, n):
     terms = lhs.split(",")
     if len(terms) != n:
         raise ValueError(f"einsum: the subscripts name {len(terms)} operands, {n} were given.")
+    letters = "".join(terms)
     if not _:
-        letters = "".join(terms)
         rhs = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    elif any(c not in letters or rhs.count(c) > 1 for c in rhs):
+        raise ValueError(f"einsum: output subscripts {rhs!r} must be distinct letters of the inputs ({lhs!r}).")
     return terms, rhs
 
 
