@@ -22,50 +22,54 @@ def _matmul_spec(a, b, transpose_a, transpose_b):
     if k1 is not None and k2 is not None and k1 != k2:
         raise ValueError(f"matmul: the contracted dimensions differ: x1 has shape {C.shape_str(a.shape)} and x2 "
                          f"has shape {C.shape_str(b.shape)} ({k1} vs {k2}).")
-    # a 2-D operand, or a batch of one, is shared by every batch of the other
-    ba, bb = (a.shape[0] if a.ndim == 3 else 1), (b.shape[0] if b.ndim == 3 else 1)
-    if None not in (ba, bb) and ba != bb and 1 not in (ba, bb):
-        raise ValueError(f"matmul: batch sizes differ: {ba} vs {bb}.")
-    batch = bb if ba == 1 or (ba is None and bb != 1) else ba
-    return ((batch, m, n) if 3 in (a.ndim, b.ndim) else (m, n)), a.dtype
+    return C.broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2]) + (m, n), a.dtype
 
 
-def _sum_batch(g, like):
-    """`g` (an input's gradient, batched as the output) summed over the batches `like` was shared by."""
-    if g.ndim == 3 and like.ndim == 2:
-        return R.sum(g, axis=0)
-    if g.ndim == 3 and like.shape[0] == 1 and g.shape[0] != 1:
-        return R.sum(g, axis=0, keepdims=True)
-    return g
+def _matmul_forward(a, b, transpose_a, transpose_b):
+    ba, bb = a.shape[:-2], b.shape[:-2]
+    if not bb and not transpose_a:
+        # (..., M, K) @ (K, N): every batch row through one tall GEMM
+        out = core.matmul(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b, False, transpose_b)
+        return out.reshape(ba + (a.shape[-2], out.shape[-1]))
+    batch = np.broadcast_shapes(ba, bb)
+
+    def as_3d(x, xb):
+        if math.prod(xb) == 1:
+            return x.reshape(x.shape[-2:])  # one matrix, shared by every batch
+        if xb != batch:
+            x = core.broadcast_to(x, batch + x.shape[-2:])
+        return x.reshape((math.prod(batch),) + x.shape[-2:])
+
+    out = core.matmul(as_3d(a, ba), as_3d(b, bb), transpose_a, transpose_b)
+    return out.reshape(batch + out.shape[-2:])
 
 
 def _matmul_grad(ctx, g):
-    # C = op_a(A) @ op_b(B); each input gradient is again one matmul with transpose flags
+    # C = op_a(A) @ op_b(B); each input gradient is again one matmul with transpose flags, summed
+    # over the batch axes its input was broadcast along
     a, b = ctx.inputs
     ta, tb = ctx.attrs["transpose_a"], ctx.attrs["transpose_b"]
     da = db = None
     if ctx.needs(0):
-        da = matmul_raw(b, g, tb, True) if ta else matmul_raw(g, b, False, not tb)
-        da = _sum_batch(da, a)
+        da = S.sum_to(matmul_raw(b, g, tb, True) if ta else matmul_raw(g, b, False, not tb), a.shape)
     if ctx.needs(1):
-        if a.ndim == 3 and b.ndim == 2 and not ta:
+        if b.ndim == 2 and a.ndim > 2 and not ta:
             # a shared weight: one tall GEMM over every batch row instead of a batch then a sum
             a2 = S.reshape(a, (-1, a.shape[-1]))
             g2 = S.reshape(g, (-1, g.shape[-1]))
             db = matmul_raw(g2, a2, True, False) if tb else matmul_raw(a2, g2, True, False)
         else:
-            db = matmul_raw(g, a, True, ta) if tb else matmul_raw(a, g, not ta, False)
-            db = _sum_batch(db, b)
+            db = S.sum_to(matmul_raw(g, a, True, ta) if tb else matmul_raw(a, g, not ta, False), b.shape)
     return da, db
 
 
-MATMUL = register(
-    "matmul", forward=lambda a, b, transpose_a, transpose_b: core.matmul(a, b, transpose_a, transpose_b),
-    infer=_matmul_spec, grad=_matmul_grad, kernels=("matmul",))
+MATMUL = register("matmul", forward=_matmul_forward, infer=_matmul_spec, grad=_matmul_grad,
+                  kernels=("matmul",))
 
 
 def matmul_raw(a, b, transpose_a=False, transpose_b=False):
-    """The matmul primitive on 2-D/3-D operands, with transposition folded into the GEMM."""
+    """The matmul primitive: operands of rank >= 2 with broadcasting batch axes, and either
+    operand's last two axes optionally transposed inside the GEMM (no copy)."""
     return apply(MATMUL, a, b, transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))
 
 
@@ -87,19 +91,7 @@ def matmul(x1, x2):
         x1 = S.reshape(x1, (1, x1.shape[0]))
     if v2:
         x2 = S.reshape(x2, (x2.shape[0], 1))
-    b1, b2 = x1.shape[:-2], x2.shape[:-2]
-    batch = C.broadcast_shapes("matmul", b1, b2)
-    if len(batch) == 0:
-        out = matmul_raw(x1, x2)
-    elif len(b2) == 0 and None not in b1:
-        # (…, M, K) @ (K, N): one tall GEMM
-        out = S.reshape(matmul_raw(S.reshape(x1, (-1, x1.shape[-1])), x2), b1 + (x1.shape[-2], x2.shape[-1]))
-    else:
-        a = x1 if b1 == batch else S.broadcast_to(x1, batch + x1.shape[-2:])
-        b = x2 if len(b2) == 0 else (x2 if b2 == batch else S.broadcast_to(x2, batch + x2.shape[-2:]))
-        a3 = a if a.ndim == 3 else S.reshape(a, (-1,) + a.shape[-2:])
-        b3 = b if b.ndim <= 3 else S.reshape(b, (-1,) + b.shape[-2:])
-        out = S.reshape(matmul_raw(a3, b3), batch + (x1.shape[-2], x2.shape[-1]))
+    out = matmul_raw(x1, x2)
     if v1:
         out = S.squeeze(out, -2)
     if v2:
