@@ -91,6 +91,7 @@ def matmul(x1, x2):
         x1 = S.reshape(x1, (1, x1.shape[0]))
     if v2:
         x2 = S.reshape(x2, (x2.shape[0], 1))
+    C.broadcast_shapes("matmul", x1.shape[:-2], x2.shape[:-2])  # the error names the op and both shapes
     out = matmul_raw(x1, x2)
     if v1:
         out = S.squeeze(out, -2)
