@@ -35,13 +35,11 @@ def test_set_num_threads_rejects_invalid_values(bad):
     assert lk.config.get_num_threads() == before
 
 
-@pytest.mark.xfail(strict=True, reason="config.set_num_threads accepts bools: isinstance(True, int) holds")
 def test_set_num_threads_rejects_bool():
     with pytest.raises(ValueError):
         lk.config.set_num_threads(True)
 
 
-@pytest.mark.xfail(strict=True, reason="config.set_num_threads rejects numpy integers (isinstance(n, int) check)")
 def test_set_num_threads_accepts_numpy_int():
     lk.config.set_num_threads(np.int64(1))
     assert lk.config.get_num_threads() == 1

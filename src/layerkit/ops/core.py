@@ -142,9 +142,9 @@ def cast(x, dtype):
     """Casts `x` to `dtype` (float to int truncates toward zero, as C and NumPy do)."""
     dtype = standardize_dtype(dtype)
     x = convert_to_tensor(x)
-    if x.dtype == dtype:
+    if x.dtype == dtype and (x.__class__ is Tensor or isinstance(x, SymbolicTensor)):
         return x
-    return apply(CAST, x, dtype=dtype)
+    return apply(CAST, x, dtype=dtype)  # (a Variable is snapshotted: its buffer changes on assign)
 
 
 STOP_GRADIENT = register("stop_gradient", forward=lambda x: x, infer=same_spec, grad=None, view=True)

@@ -77,7 +77,10 @@ def check_grad(fn, *inputs, wrt=None, eps=1e-6, rtol=1e-4, atol=1e-6, seed=0, **
     cot = np.random.default_rng(seed).normal(size=probe.shape)
 
     def scalar(*xs):
-        return float(np.sum(np.asarray(fn(*[convert_to_tensor(a) for a in xs], **kwargs)) * cot))
+        full = list(arrays)
+        for i, x in zip(wrt, xs):
+            full[i] = x
+        return float(np.sum(np.asarray(fn(*[convert_to_tensor(a) for a in full], **kwargs)) * cot))
 
     tensors = [convert_to_tensor(a) for a in arrays]
     with GradientTape() as tape:
