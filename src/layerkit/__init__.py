@@ -6,8 +6,11 @@ from layerkit import ops
 from layerkit.ops import Operation, SymbolicTensor, KerasTensor, Tensor, convert_to_tensor, from_dlpack
 from layerkit.autodiff import GradientTape, Variable
 from layerkit import random, config, utils, datasets
+from layerkit import activations, constraints, initializers, regularizers, layers, models
+from layerkit.models import Model, Sequential
 
 __all__ = [
-    "ops", "random", "config", "utils", "datasets", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
+    "ops", "random", "config", "utils", "datasets", "activations", "constraints", "initializers", "regularizers",
+    "layers", "models", "Model", "Sequential", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
     "GradientTape", "convert_to_tensor", "from_dlpack",
 ]

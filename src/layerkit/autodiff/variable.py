@@ -20,7 +20,7 @@ class Variable(Tensor):
         name: a readable name (unique names are made up when None).
     """
 
-    __slots__ = ("name", "trainable", "path")
+    __slots__ = ("name", "trainable", "path", "regularizer", "constraint", "_version")
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
         if callable(initializer):
@@ -36,6 +36,9 @@ class Variable(Tensor):
         self.name = name or unique_name("variable")
         self.path = self.name
         self.trainable = bool(trainable)
+        self.regularizer = None  # set by Layer.add_weight: its penalty joins the layer's losses
+        self.constraint = None  # set by Layer.add_weight: optimizers project the variable after updates
+        self._version = 0  # counts assigns: a tape refuses gradients through overwritten values
 
     @property
     def value(self):
@@ -58,14 +61,17 @@ class Variable(Tensor):
     def assign(self, value):
         """Writes `value` into the variable's buffer (same shape; cast to its dtype)."""
         core.assign(self._data, self._checked(value, "assign"))
+        self._version += 1
         return self
 
     def assign_add(self, delta):
         core.assign(self._data, core.add(self._data, self._checked(delta, "assign_add")))
+        self._version += 1
         return self
 
     def assign_sub(self, delta):
         core.assign(self._data, core.subtract(self._data, self._checked(delta, "assign_sub")))
+        self._version += 1
         return self
 
     def __repr__(self):

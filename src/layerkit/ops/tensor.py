@@ -16,7 +16,7 @@ class Tensor:
     never be changed behind the back of a tape that recorded it.
     """
 
-    __slots__ = ("_data", "__weakref__")
+    __slots__ = ("_data", "_keras_mask", "__weakref__")
     __array_priority__ = 100  # numpy defers to our operators: `array + tensor` gives a Tensor
 
     def __init__(self, data):
@@ -98,7 +98,9 @@ class SymbolicTensor:
     record how it was made, which is what Functional models and the graph tracer read.
     """
 
-    __slots__ = ("shape", "dtype", "op", "inputs", "attrs", "name", "__weakref__")
+    # _keras_history: (layer, node_index, tensor_index) of the layer call that made it, for
+    # Functional models; _keras_mask: the mask a layer attached (both unset until assigned).
+    __slots__ = ("shape", "dtype", "op", "inputs", "attrs", "name", "_keras_history", "_keras_mask", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype="float32", op=None, inputs=(), attrs=None, name=None):

@@ -94,3 +94,6 @@ def check_grad(fn, *inputs, wrt=None, eps=1e-6, rtol=1e-4, atol=1e-6, seed=0, **
         np.testing.assert_allclose(np.asarray(a), n, rtol=rtol, atol=atol,
                                    err_msg=f"gradient with respect to input {wrt[k]}")
     return analytic
+
+
+from layerkit.testing.layer_test import check_layer_gradients, run_layer_test  # noqa: E402
