@@ -24,6 +24,9 @@ from layerkit.ops.operation import Operation
 from layerkit.utils import tree
 
 _CONTEXT = threading.local()
+# Attributes of the base class itself that hold no state to track.
+_UNTRACKED = frozenset({"_losses", "_inbound_nodes", "_batch_input_shape", "input_spec", "built", "name", "dtype",
+                        "activity_regularizer", "supports_masking"})
 
 
 class _CallContext:
@@ -136,7 +139,7 @@ class Layer(Operation):
 
     def __setattr__(self, name, value):
         d = self.__dict__
-        if d.get("_initialized") and not name.startswith("_"):
+        if d.get("_initialized") and name not in _UNTRACKED:
             if isinstance(value, (Layer, Variable, list, tuple, dict)):
                 d["_tracked"][name] = value
                 if isinstance(value, Variable):
@@ -402,13 +405,12 @@ class Layer(Operation):
                 build_args[n] = tree.map_structure(lambda x: tuple(x.shape), src)
         self.build(**build_args)
 
-    def compute_output_shape(self, *args, **kwargs):
+    def compute_output_shape(self, input_shape, *args, **kwargs):
         """The output shape for an input shape, found by running `call` on symbolic tensors
         (override it when `call` cannot run on shapes alone)."""
         if _is_default(self, "compute_output_spec"):
-            spec = self.compute_output_spec(*tree.map_structure(
-                lambda s: SymbolicTensor(s, self.dtype) if isinstance(s, tuple) else s, args), **kwargs)
-            return tree.map_structure(lambda t: t.shape, spec)
+            spec = self.compute_output_spec(symbolic_inputs(input_shape, self.dtype), *args, **kwargs)
+            return tree.map_structure(lambda t: tuple(t.shape), spec)
         raise NotImplementedError(f"Layer {type(self).__name__} should implement compute_output_shape().")
 
     def compute_output_spec(self, *args, **kwargs):
@@ -460,8 +462,19 @@ class Layer(Operation):
 
     @classmethod
     def from_config(cls, config):
+        params = inspect.signature(cls.__init__).parameters
+        config = dict(config)
+        trainable = config.get("trainable", True)
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            # a constructor without **kwargs: the base keys it does not take are restored here
+            for key in ("name", "trainable", "dtype"):
+                if key not in params:
+                    config.pop(key, None)
         try:
-            return cls(**config)
+            layer = cls(**config)
+            if not trainable:
+                layer.trainable = False
+            return layer
         except TypeError as e:
             missing = _missing_arguments(cls, config)
             if missing:

@@ -26,6 +26,19 @@ def _shape_text(tensors):
     return text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"
 
 
+def _sources(t):
+    """`layer[node][tensor]` of the layer outputs `t` comes from (through ops between layers)."""
+    history = getattr(t, "_keras_history", None)
+    if history is not None:
+        src, index, tensor_index = history
+        return [f"{src.name}[{index}][{tensor_index}]"]
+    found = []
+    for x in getattr(t, "inputs", ()):
+        if hasattr(x, "op"):
+            found.extend(s for s in _sources(x) if s not in found)
+    return found
+
+
 def _rows(model):
     """(name (type), output shape, params, connected-to) per layer, in `layers` order."""
     from layerkit.models.functional import Functional
@@ -45,8 +58,7 @@ def _rows(model):
             shape = _shape_text(nodes[0].outputs)
             for node in nodes:
                 for t in node.input_tensors:
-                    src, index, tensor_index = t._keras_history
-                    connected.append(f"{src.name}[{index}][{tensor_index}]")
+                    connected.extend(_sources(t))
         params = _count(layer.weights) if layer.built else 0
         rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{params:,}", connected))
     return rows, functional and not isinstance(model, Sequential)

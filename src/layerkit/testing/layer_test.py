@@ -2,6 +2,7 @@
 import numpy as np
 
 from layerkit.autodiff import GradientTape
+from layerkit.backend import floatx, set_floatx
 from layerkit.ops import SymbolicTensor, convert_to_tensor
 from layerkit.ops import multiply as _multiply
 from layerkit.ops import sum as _sum
@@ -175,13 +176,18 @@ def check_layer_gradients(layer_cls, init_kwargs, layer, input_data, call_kwargs
     inputs and trainable weights, against central differences at `samples` entries each."""
     kwargs = dict(init_kwargs)
     kwargs["dtype"] = "float64"
-    layer64 = layer_cls(**kwargs)
     data64 = tree.map_structure(
         lambda a: np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a), input_data)
-    call = dict(call_kwargs)
-    if "training" in layer64._call_parameters():
-        call["training"] = training
-    layer64(tree.map_structure(convert_to_tensor, data64), **call)
+    previous = floatx()
+    set_floatx("float64")  # sublayers made without a dtype are float64 too
+    try:
+        layer64 = layer_cls(**kwargs)
+        call = dict(call_kwargs)
+        if "training" in layer64._call_parameters():
+            call["training"] = training
+        layer64(tree.map_structure(convert_to_tensor, data64), **call)
+    finally:
+        set_floatx(previous)
     for w64, w in zip(layer64.weights, layer.weights):
         w64.assign(np.asarray(w, np.float64))
     flat = tree.flatten(data64)
