@@ -12,3 +12,6 @@ def set_random_seed(seed):
     _py_random.seed(seed)
     np.random.seed(seed)
     _set_global_seed(seed)
+
+
+from layerkit.utils.plot_model import model_to_dot, plot_model  # noqa: E402
