@@ -1,7 +1,8 @@
 """Train a small neural network to read handwritten digits, with a hand-written training loop.
 
 The data is the UCI handwritten-digits set that ships with layerkit (1,797 8x8 images). The model
-is a two-layer perceptron; the loop uses `GradientTape` for gradients and a few lines of Adam.
+is a two-layer perceptron built with `lk.Sequential`; the loop uses `GradientTape` for gradients
+and a few lines of Adam written with ops.
 Run: python examples/train_digits.py
 """
 import time
@@ -19,20 +20,17 @@ y_train, y_test = y_train.astype("int32"), y_test.astype("int32")
 print(f"{len(x_train)} training and {len(x_test)} test images of 8x8 pixels, 10 classes")
 
 
-def glorot(shape, seed):
-    limit = np.sqrt(6.0 / sum(shape))
-    return lk.random.uniform(shape, -limit, limit, seed=seed)
-
-
-params = [
-    lk.Variable(glorot((64, 128), seed=1), name="w1"), lk.Variable(np.zeros(128, "float32"), name="b1"),
-    lk.Variable(glorot((128, 10), seed=2), name="w2"), lk.Variable(np.zeros(10, "float32"), name="b2"),
-]
+model = lk.Sequential([
+    lk.layers.Input(shape=(64,)),
+    lk.layers.Dense(128, activation="relu", kernel_initializer=lk.initializers.GlorotUniform(seed=1)),
+    lk.layers.Dense(10, kernel_initializer=lk.initializers.GlorotUniform(seed=2)),
+])
+model.summary()
+params = model.trainable_weights
 
 
 def forward(x):
-    w1, b1, w2, b2 = params
-    return ops.matmul(ops.relu(ops.matmul(x, w1) + b1), w2) + b2
+    return model(x)
 
 
 # Adam (Kingma & Ba), written with ops: m and v are variables updated in place.
