@@ -1,5 +1,5 @@
 """GradientTape: eager reverse-mode automatic differentiation over recorded primitives."""
-from layerkit.ops import add, zeros_like
+from layerkit.ops import add, ones_like, zeros_like
 from layerkit.ops.primitive import RECORDERS
 from layerkit.ops.tensor import Tensor
 from layerkit.autodiff.variable import Variable
@@ -10,10 +10,10 @@ class _Node:
 
     __slots__ = ("op", "inputs", "attrs", "output", "_needs", "_versions")
 
-    def __init__(self, op, inputs, attrs, output, needs):
+    def __init__(self, op, inputs, attrs, output, needs, versions):
         self.op, self.inputs, self.attrs, self.output, self._needs = op, inputs, attrs, output, needs
         # a Variable input is read through its live buffer: remember which value the op saw
-        self._versions = [(x, x._version) for x in inputs if isinstance(x, Variable)]
+        self._versions = versions
 
     def check_versions(self):
         for v, version in self._versions:
@@ -94,18 +94,23 @@ class GradientTape:
         return [t for t in self._watched.values() if isinstance(t, Variable)]
 
     def record(self, op, inputs, attrs, output):
+        if op.grad is None:
+            return  # not differentiable: nothing to propagate through it
         watched = self._watched
         needs = []
+        versions = ()
         any_needed = False
         for x in inputs:
             need = id(x) in watched
-            if not need and self.watch_accessed_variables and isinstance(x, Variable) and x.trainable:
-                watched[id(x)] = x
-                need = True
+            if isinstance(x, Variable):
+                if not need and x.trainable and self.watch_accessed_variables:
+                    watched[id(x)] = x
+                    need = True
+                versions += ((x, x._version),)
             needs.append(need)
-            any_needed |= need
-        if any_needed and op.grad is not None:
-            self._nodes.append(_Node(op, inputs, attrs, output, needs))
+            any_needed = any_needed or need
+        if any_needed:
+            self._nodes.append(_Node(op, inputs, attrs, output, needs, versions))
             watched[id(output)] = output
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
@@ -135,7 +140,7 @@ class GradientTape:
         try:
             grads = {}
             for t, u in zip(targets, ups):
-                g = u if u is not None else _ones_like(t)
+                g = u if u is not None else ones_like(t)
                 grads[id(t)] = g if id(t) not in grads else add(grads[id(t)], g)
             # reverse recording order is reverse topological: a gradient is complete before use
             for node in reversed(self._nodes):
@@ -176,8 +181,3 @@ class GradientTape:
 
     def reset(self):
         self._nodes, self._watched, self._used = [], {}, False
-
-
-def _ones_like(t):
-    from layerkit.ops import ones_like
-    return ones_like(t)

@@ -54,9 +54,13 @@ def reshape(x, newshape):
         -1 if d is None else int(d) for d in newshape)
     if newshape == x.shape:
         return _unchanged(x)
-    if isinstance(x, Tensor):
-        _reshape_spec(x, newshape)  # the error names the shapes; numpy's would not name the op
-    return apply(RESHAPE, x, shape=newshape)
+    try:
+        if newshape and min(newshape) < -1:
+            raise ValueError  # numpy would take any negative size as "infer this one"
+        return apply(RESHAPE, x, shape=newshape)
+    except ValueError:
+        _reshape_spec(x, newshape)  # raises the error that names the op and both shapes
+        raise
 
 
 def expand_dims(x, axis):
@@ -158,9 +162,11 @@ def broadcast_to(x, shape):
     if x.shape == tuple(shape):  # before int(): a symbolic tensor may keep its None dimensions
         return _unchanged(x)
     shape = tuple(int(d) for d in shape)
-    if isinstance(x, Tensor):
-        _broadcast_to_spec(x, shape)
-    return apply(BROADCAST_TO, x, shape=shape)
+    try:
+        return apply(BROADCAST_TO, x, shape=shape)
+    except ValueError:
+        _broadcast_to_spec(x, shape)  # raises the error that names both shapes
+        raise
 
 
 def sum_to(g, shape):
