@@ -8,9 +8,10 @@ from layerkit.autodiff import GradientTape, Variable
 from layerkit import random, config, utils, datasets
 from layerkit import activations, constraints, initializers, regularizers, layers, models
 from layerkit.models import Model, Sequential
+from layerkit.graph import TensorSpec, function
 
 __all__ = [
     "ops", "random", "config", "utils", "datasets", "activations", "constraints", "initializers", "regularizers",
-    "layers", "models", "Model", "Sequential", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
+    "layers", "models", "Model", "Sequential", "function", "TensorSpec", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
     "GradientTape", "convert_to_tensor", "from_dlpack",
 ]

@@ -2,7 +2,9 @@
 import numpy as np
 
 from layerkit.backend import as_array, core, standardize_dtype
+from layerkit import ops
 from layerkit.ops.operation import unique_name
+from layerkit.ops.primitive import TRACE
 from layerkit.ops.tensor import Tensor
 
 
@@ -59,17 +61,26 @@ class Variable(Tensor):
         return data
 
     def assign(self, value):
-        """Writes `value` into the variable's buffer (same shape; cast to its dtype)."""
+        """Writes `value` into the variable's buffer (same shape; cast to its dtype). Inside a
+        traced function the write becomes part of the graph."""
+        tracer = TRACE.tracer
+        if tracer is not None:
+            tracer.assign(self, value)
+            return self
         core.assign(self._data, self._checked(value, "assign"))
         self._version += 1
         return self
 
     def assign_add(self, delta):
+        if TRACE.tracer is not None:
+            return self.assign(ops.add(self, delta))
         core.assign(self._data, core.add(self._data, self._checked(delta, "assign_add")))
         self._version += 1
         return self
 
     def assign_sub(self, delta):
+        if TRACE.tracer is not None:
+            return self.assign(ops.subtract(self, delta))
         core.assign(self._data, core.subtract(self._data, self._checked(delta, "assign_sub")))
         self._version += 1
         return self

@@ -21,6 +21,7 @@ from layerkit.layers.input_spec import InputSpec, check_input_spec
 from layerkit.layers.node import Node
 from layerkit.ops import SymbolicTensor, Tensor, convert_to_tensor
 from layerkit.ops.operation import Operation
+from layerkit.ops.primitive import is_tracing
 from layerkit.utils import tree
 
 _CONTEXT = threading.local()
@@ -341,7 +342,8 @@ class Layer(Operation):
         call_kwargs = dict(kwargs)  # as the caller wrote them: what a Functional node replays
         params = self._call_parameters()
         flat_inputs = tree.flatten(inputs)
-        symbolic = any(isinstance(x, SymbolicTensor) for x in flat_inputs)
+        # inside a traced function symbolic tensors stand for data: the layer runs as in eager mode
+        symbolic = not is_tracing() and any(isinstance(x, SymbolicTensor) for x in flat_inputs)
         outer = _current_context()
         # training: explicit argument, else what the enclosing call received, else the default
         training = kwargs.get("training")

@@ -5,8 +5,25 @@ gradient tape and symbolic shape inference all go through.
 from layerkit.ops.operation import Operation
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 
+import threading
+
 # name -> Primitive
 REGISTRY = {}
+
+
+class _TraceState(threading.local):
+    """The tracer recording ops into a graph on this thread (layerkit.graph installs it while it
+    traces a function), or None. A tracer has `apply(op, inputs, attrs)` and
+    `assign(variable, value)`."""
+
+    tracer = None
+
+
+TRACE = _TraceState()
+
+
+def is_tracing():
+    return TRACE.tracer is not None
 # Objects with a `record(op, inputs, attrs, output)` method: active gradient tapes and tracers
 # (layerkit.autodiff pushes and pops them; ops know nothing of what they do with the record).
 RECORDERS = []
@@ -55,6 +72,9 @@ def register(name, forward, infer, grad=None, kernels=(), view=False):
 
 def apply(op, *inputs, **attrs):
     """Runs primitive `op` on tensors `inputs` (already converted by the op's function)."""
+    tracer = TRACE.tracer
+    if tracer is not None:
+        return tracer.apply(op, inputs, attrs)
     try:
         n = len(inputs)  # unpacked by hand for one and two inputs: a list comprehension costs ~0.15 us
         if n == 2:

@@ -1,0 +1,168 @@
+"""lk.function: trace a Python function once per input signature into an optimized graph.
+
+Example:
+>>> import layerkit as lk
+>>> @lk.function
+... def f(x, y):
+...     return lk.ops.relu(x @ y + 1.0)
+>>> f(lk.ops.ones((2, 3)), lk.ops.ones((3, 4))).shape
+(2, 4)
+"""
+import functools
+import warnings
+
+from layerkit.graph.executor import PythonPlan
+from layerkit.graph.passes import optimize
+from layerkit.graph.trace import convert_argument, placeholder_for, trace
+from layerkit.ops import SymbolicTensor, Tensor
+from layerkit.utils import tree
+
+# A function traced this many times has its signature changing every call: say so.
+RETRACE_WARNING = 5
+
+
+class TensorSpec:
+    """The shape (None for any size) and dtype a traced function's argument must have."""
+
+    def __init__(self, shape, dtype="float32", name=None):
+        self.shape, self.dtype, self.name = tuple(shape), dtype, name
+
+    def is_compatible_with(self, t):
+        return len(t.shape) == len(self.shape) and t.dtype == self.dtype and all(
+            s is None or s == d for s, d in zip(self.shape, t.shape))
+
+    def __repr__(self):
+        return f"TensorSpec(shape={self.shape}, dtype={self.dtype!r})"
+
+
+class ConcreteFunction:
+    """One trace: the graph as traced, the optimized graph, and the plan that runs it."""
+
+    def __init__(self, name, traced, outputs_structure):
+        self.name = name
+        self.traced_graph = traced
+        self.graph = optimize(traced)
+        self.structure = outputs_structure
+        self.plan = PythonPlan(self.graph)
+
+    def __call__(self, tensor_args):
+        results = iter(self.plan.run([t._data for t in tensor_args]))
+        return tree.map_structure(
+            lambda o: next(results) if isinstance(o, (Tensor, SymbolicTensor)) else o, self.structure)
+
+    def kernel_count(self):
+        return len(self.graph.nodes)
+
+    def report(self):
+        return (f"{self.name}: {len(self.traced_graph.nodes)} ops traced, {len(self.graph.nodes)} kernels per call "
+                f"after optimization\n--- traced ---\n{self.traced_graph}\n--- optimized ---\n{self.graph}")
+
+
+class Function:
+    """A Python function traced into a graph per input signature (see `function`)."""
+
+    def __init__(self, fn, input_signature=None, reduce_retracing=False, name=None):
+        self.fn = fn
+        self.input_signature = input_signature
+        self.reduce_retracing = reduce_retracing
+        self.name = name or getattr(fn, "__name__", "function")
+        self._cache = {}
+        self._relaxed = False
+        self.trace_count = 0
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, objtype=None):  # used as a method decorator
+        if obj is None:
+            return self
+        bound = self.__dict__.setdefault("_bound", {})
+        if id(obj) not in bound:
+            bound[id(obj)] = Function(self.fn.__get__(obj, objtype), self.input_signature, self.reduce_retracing,
+                                      self.name)
+        return bound[id(obj)]
+
+    def _leaves(self, args, kwargs):
+        args, kwargs = tree.map_structure(convert_argument, (args, kwargs))
+        leaves = tree.flatten((args, kwargs))
+        tensors = [x for x in leaves if isinstance(x, Tensor) and x.__class__ is Tensor]
+        return args, kwargs, leaves, tensors
+
+    def _key(self, leaves, relaxed):
+        parts = []
+        for x in leaves:
+            if isinstance(x, Tensor) and x.__class__ is Tensor:
+                shape = tuple(None for _ in x.shape) if relaxed else tuple(x.shape)
+                parts.append(("T", shape, x.dtype))
+            elif isinstance(x, Tensor):
+                parts.append(("V", id(x)))  # a Variable: captured by reference
+            else:
+                try:
+                    hash(x)
+                    parts.append(("P", type(x).__name__, x))
+                except TypeError:
+                    parts.append(("O", id(x)))
+        return tuple(parts)
+
+    def get_concrete_function(self, *args, **kwargs):
+        args, kwargs, leaves, tensors = self._leaves(args, kwargs)
+        if self.input_signature is not None:
+            self._check_signature(tensors)
+        relaxed = self._relaxed or self.input_signature is not None
+        key = self._key(leaves, relaxed)
+        if key not in self._cache:
+            if self.reduce_retracing and not relaxed and self.trace_count >= 1:
+                self._relaxed = relaxed = True  # a new shape: from now on trace with unknown dims
+                key = self._key(leaves, relaxed)
+            if key not in self._cache:
+                self._cache[key] = self._trace(args, kwargs, tensors, relaxed)
+        return self._cache[key]
+
+    def _check_signature(self, tensors):
+        specs = tree.flatten(self.input_signature)
+        if len(specs) != len(tensors) or not all(s.is_compatible_with(t) for s, t in zip(specs, tensors)):
+            got = [(tuple(t.shape), t.dtype) for t in tensors]
+            raise ValueError(f"function '{self.name}' was called with tensors {got}, which do not match its "
+                             f"input_signature {specs}.")
+
+    def _trace(self, args, kwargs, tensors, relaxed):
+        self.trace_count += 1
+        if self.trace_count == RETRACE_WARNING:
+            warnings.warn(f"function '{self.name}' has been traced {self.trace_count} times: its input shapes, "
+                          "dtypes or Python arguments keep changing. Pass reduce_retracing=True or an "
+                          "input_signature with None dimensions to trace once for all shapes.", stacklevel=4)
+        specs = tree.flatten(self.input_signature) if self.input_signature is not None else None
+        placeholders = {}
+        for i, t in enumerate(tensors):
+            p = SymbolicTensor(specs[i].shape, specs[i].dtype) if specs else placeholder_for(t, relaxed)
+            placeholders[id(t)] = p
+        sym_args, sym_kwargs = tree.map_structure(lambda x: placeholders.get(id(x), x), (args, kwargs))
+        graph, outputs = trace(self.fn, sym_args, sym_kwargs, placeholders)
+        return ConcreteFunction(self.name, graph, outputs)
+
+    def __call__(self, *args, **kwargs):
+        concrete = self.get_concrete_function(*args, **kwargs)
+        _, _, _, tensors = self._leaves(args, kwargs)
+        return concrete(tensors)
+
+    def get_graph(self, *args, **kwargs):
+        """The optimized graph for these arguments (printable; `.kernel_counts()`)."""
+        return self.get_concrete_function(*args, **kwargs).graph
+
+
+def function(fn=None, input_signature=None, reduce_retracing=False, jit_compile=None):
+    """Compiles `fn` into a graph: traced with symbolic tensors once per input signature
+    (shapes and dtypes of tensor arguments, values of the others), optimized (dead code,
+    common subexpressions, constant folding, algebraic simplification), and run without the
+    Python interpreter between ops.
+
+    Variables are captured by reference and their assignments are part of the graph. Python
+    control flow runs at trace time. Usable as a decorator, with or without arguments.
+
+    Args:
+        input_signature: a list of `TensorSpec`s (None dims allowed): trace once for all
+            matching inputs.
+        reduce_retracing: after the first trace, trace again with every dimension unknown
+            instead of once per new shape.
+    """
+    if fn is None:
+        return lambda f: Function(f, input_signature, reduce_retracing)
+    return Function(fn, input_signature, reduce_retracing)

@@ -1,0 +1,118 @@
+"""Graph passes. Each takes a Graph and returns a rewritten one; `optimize` runs them in order.
+
+Legality rules are written next to each pass. A value id never changes meaning: a rewrite
+redirects the uses of an old value to a new one (`_replace`) and leaves dead nodes to DCE.
+"""
+import numpy as np
+
+from layerkit.graph.ir import Graph
+
+
+def _freeze(v):
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, np.ndarray):
+        return ("ndarray", v.shape, v.dtype.str, v.tobytes())
+    return v
+
+
+def _replace(g, old, new):
+    """Every use of value `old` (node inputs, outputs, updates) now reads `new`."""
+    for n in g.nodes:
+        n.inputs = [new if i == old else i for i in n.inputs]
+    g.outputs = [new if o == old else o for o in g.outputs]
+    g.updates = [(var, new if v == old else v) for var, v in g.updates]
+
+
+def dead_code_elimination(g):
+    """Drops nodes whose output reaches no output and no update (no primitive has side effects:
+    variable writes are explicit updates)."""
+    live = set(g.roots())
+    kept = []
+    for n in reversed(g.nodes):
+        if n.output in live:
+            kept.append(n)
+            live.update(n.inputs)
+    g.nodes = kept[::-1]
+    return g
+
+
+def common_subexpression_elimination(g):
+    """Merges nodes applying the same primitive with the same attrs to the same inputs.
+    Legal because primitives are pure (random ops take their seed as an input)."""
+    seen = {}
+    for n in g.nodes:
+        try:
+            key = (n.op.name, tuple(n.inputs), _freeze(n.attrs))
+            hash(key)
+        except TypeError:
+            continue
+        if key in seen:
+            _replace(g, n.output, seen[key])
+        else:
+            seen[key] = n.output
+    return dead_code_elimination(g)
+
+
+def constant_folding(g, max_bytes=1 << 22):
+    """Evaluates nodes whose inputs are all constants (up to `max_bytes` of output: folding must
+    not bloat the plan with huge tensors)."""
+    for n in g.nodes:
+        ins = [g.values[i] for i in n.inputs]
+        if ins and all(v.kind == "constant" for v in ins):
+            out = g.values[n.output]
+            if np.prod(out.shape, dtype=np.int64) * np.dtype(out.dtype).itemsize > max_bytes:
+                continue
+            data = n.op.forward(*[v.ref for v in ins], **n.attrs)
+            out.kind, out.ref = "constant", np.ascontiguousarray(data)
+    g.nodes = [n for n in g.nodes if g.values[n.output].kind == "node"]
+    return g
+
+
+def _is_const(g, vid, value):
+    v = g.values[vid]
+    return v.kind == "constant" and v.ref.size <= 1 and np.all(v.ref == value)
+
+
+def algebraic_simplification(g):
+    """x*1, 1*x, x+0, 0+x, x-0, x/1 -> x (when the result has x's shape and dtype: a broadcast
+    that grows x is not an identity); reshape to the same shape, cast to the same dtype,
+    broadcast_to the same shape -> x; reshape(reshape(x)) -> one reshape."""
+    producers = g.producers()
+    for n in g.nodes:
+        out = g.values[n.output]
+        name = n.op.name
+        same = None
+        if name in ("multiply", "add", "subtract", "divide") and len(n.inputs) == 2:
+            a, b = n.inputs
+            unit = 1 if name in ("multiply", "divide") else 0
+            if _is_const(g, b, unit):
+                same = a
+            elif name in ("multiply", "add") and _is_const(g, a, unit):
+                same = b
+        elif name in ("reshape", "broadcast_to", "cast", "stop_gradient") and n.inputs:
+            same = n.inputs[0]
+            if name == "reshape" and n.inputs[0] in producers and producers[n.inputs[0]].op.name == "reshape":
+                n.inputs = list(producers[n.inputs[0]].inputs)  # reshape of a reshape: one reshape
+                same = None if g.values[n.inputs[0]].shape != out.shape else n.inputs[0]
+        if same is not None:
+            src = g.values[same]
+            if src.shape == out.shape and src.dtype == out.dtype and src.kind != "variable":
+                _replace(g, n.output, same)
+    return dead_code_elimination(g)
+
+
+PASSES = (constant_folding, algebraic_simplification, common_subexpression_elimination, dead_code_elimination)
+
+
+def optimize(g, passes=PASSES):
+    g = g.copy()
+    for p in passes:
+        g = p(g)
+    return g
+
+
+__all__ = ["optimize", "dead_code_elimination", "common_subexpression_elimination", "constant_folding",
+           "algebraic_simplification", "Graph"]

@@ -1,0 +1,131 @@
+"""Tracing: run a Python function on symbolic tensors and record the primitives it applies.
+
+While a Tracer is installed (ops.primitive.TRACE), `apply` hands every primitive to it:
+- an op with a symbolic input, or a Variable input, becomes a graph node (variables are read at
+  run time, by reference, never baked in);
+- an op on constants only runs now (constant folding for free);
+- `Variable.assign` inside the function records an update, and later reads of that variable in
+  the same function see the assigned value;
+- active gradient tapes record the symbolic ops, so `tape.gradient` inside the function builds
+  the backward pass into the same graph.
+Python control flow runs once, at trace time: branches and loops on Python values unroll.
+"""
+from layerkit.backend import as_array
+from layerkit.graph.ir import Graph, Node
+from layerkit.ops import Tensor, cast, convert_to_tensor
+from layerkit.ops.primitive import RECORDERS, TRACE
+from layerkit.ops.tensor import SymbolicTensor
+from layerkit.utils import tree
+
+
+def _is_variable(x):
+    return isinstance(x, Tensor) and x.__class__ is not Tensor
+
+
+class Tracer:
+    def __init__(self):
+        self.current = {}  # id(variable) -> value it holds after an assign in this trace
+        self.updates = {}  # id(variable) -> (variable, final value), in first-assign order
+
+    def read(self, x):
+        return self.current.get(id(x), x) if _is_variable(x) else x
+
+    def apply(self, op, inputs, attrs):
+        inputs = tuple(self.read(x) for x in inputs)
+        if any(isinstance(x, SymbolicTensor) or _is_variable(x) for x in inputs):
+            shape, dtype = op.infer(*inputs, **attrs)
+            out = SymbolicTensor(shape, dtype, op=op, inputs=inputs, attrs=attrs)
+        else:
+            out = Tensor(op.forward(*[x._data for x in inputs], **attrs))
+        for r in RECORDERS:
+            r.record(op, inputs, attrs, out)
+        return out
+
+    def assign(self, variable, value):
+        value = self.read(value)
+        if not isinstance(value, (SymbolicTensor, Tensor)):
+            value = Tensor(as_array(value, variable.dtype))
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(f"Variable '{variable.name}'.assign: expected a value of shape {tuple(variable.shape)}, "
+                             f"received {tuple(value.shape)}.")
+        if value.dtype != variable.dtype:
+            value = cast(value, variable.dtype)
+        self.current[id(variable)] = value
+        self.updates[id(variable)] = (variable, value)
+
+
+def trace(fn, args, kwargs, placeholders):
+    """Runs `fn(*args, **kwargs)` with `placeholders` (a dict id(arg leaf) -> SymbolicTensor)
+    standing for the tensor arguments, and returns (Graph, the output structure)."""
+    tracer = Tracer()
+    previous = TRACE.tracer
+    TRACE.tracer = tracer
+    try:
+        outputs = fn(*args, **kwargs)
+    finally:
+        TRACE.tracer = previous
+    return build_graph(outputs, list(placeholders.values()), tracer.updates.values())
+
+
+def build_graph(outputs, placeholders, updates):
+    """The Graph computing `outputs` and `updates` from `placeholders`, captured variables and
+    constants, in topological order (an iterative walk, so deep graphs do not hit recursion)."""
+    g = Graph()
+    vid = {}
+    for p in placeholders:
+        vid[id(p)] = g.new_value("input", p.shape, p.dtype)
+        g.inputs.append(vid[id(p)])
+    keep = []  # symbolic tensors must stay alive while their ids are used as keys
+
+    def value_of(t):
+        if id(t) in vid:
+            return vid[id(t)]
+        if isinstance(t, SymbolicTensor):
+            raise ValueError(f"The traced function's result depends on a symbolic tensor {t!r} that is not one of "
+                             "its inputs (was it created outside the function?).")
+        kind = "variable" if _is_variable(t) else "constant"
+        ref = t if kind == "variable" else t._data
+        vid[id(t)] = g.new_value(kind, t.shape, t.dtype, ref)
+        keep.append(t)
+        return vid[id(t)]
+
+    roots = [t for t in tree.flatten(outputs) if isinstance(t, (Tensor, SymbolicTensor))]
+    roots += [value for _, value in updates]
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            t, expanded = stack.pop()
+            if id(t) in vid:
+                continue
+            if not isinstance(t, SymbolicTensor) or t.op is None:
+                value_of(t)
+                continue
+            if expanded:
+                ins = [value_of(x) for x in t.inputs]
+                out = g.new_value("node", t.shape, t.dtype)
+                g.nodes.append(Node(t.op, ins, t.attrs, out))
+                vid[id(t)] = out
+                keep.append(t)
+                continue
+            stack.append((t, True))
+            for x in reversed(t.inputs):
+                if id(x) not in vid:
+                    stack.append((x, False))
+    g.outputs = [value_of(t) for t in tree.flatten(outputs) if isinstance(t, (Tensor, SymbolicTensor))]
+    g.updates = [(var, value_of(value)) for var, value in updates]
+    return g, outputs
+
+
+def placeholder_for(x, relax=False):
+    """The symbolic tensor standing for argument leaf `x` (None dims when `relax`)."""
+    shape = tuple(None for _ in x.shape) if relax else tuple(x.shape)
+    return SymbolicTensor(shape, x.dtype)
+
+
+def convert_argument(x):
+    """Tensors and arrays become tensor arguments; Variables and everything else stay as they are."""
+    if isinstance(x, (Tensor, SymbolicTensor)):
+        return x
+    if hasattr(x, "__array__") and hasattr(x, "shape") and hasattr(x, "dtype"):
+        return convert_to_tensor(x)
+    return x
