@@ -160,6 +160,7 @@ void bind_nn(nb::module_& m);
 void bind_layout(nb::module_& m);
 void bind_conv(nb::module_& m);
 void bind_pool(nb::module_& m);
+void bind_fused(nb::module_& m);
 
 }  // namespace layerkit::core
 

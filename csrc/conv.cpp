@@ -181,15 +181,15 @@ void for_chunks(int64_t first, int64_t end, int64_t step, int64_t buf_elems, dou
   }
 }
 
-// Walks output pixels r0 <= r < r1 of the flattened (n, oh, ow) index: f(r, n, oh, ow).
+// Walks cells r0 <= r < r1 of a flattened (n, a, b) grid with dims (A, B): f(r, n, a, b).
 template <class F>
-inline void for_pixels(const Geom& q, int64_t r0, int64_t r1, F&& f) {
-  int64_t n = r0 / (q.OH * q.OW), oh = r0 / q.OW % q.OH, ow = r0 % q.OW;
+inline void for_grid(int64_t A, int64_t B, int64_t r0, int64_t r1, F&& f) {
+  int64_t n = r0 / (A * B), a = r0 / B % A, b = r0 % B;
   for (int64_t r = r0; r < r1; ++r) {
-    f(r, n, oh, ow);
-    if (++ow == q.OW) {
-      ow = 0;
-      if (++oh == q.OH) oh = 0, ++n;
+    f(r, n, a, b);
+    if (++b == B) {
+      b = 0;
+      if (++a == A) a = 0, ++n;
     }
   }
 }
@@ -199,7 +199,7 @@ template <class T>
 void im2col(const Geom& q, const T* x, int64_t r0, int64_t r1, T* cols) {
   const int64_t Kg = q.Kg(), K = q.K(), C = q.C, Cg = q.Cg;
   const bool runs = q.G == 1 && q.dw == 1;  // a kernel row is one contiguous run of x
-  for_pixels(q, r0, r1, [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+  for_grid(q.OH, q.OW, r0, r1, [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
     T* row = cols + (r - r0) * K;
     const int64_t iw0 = ow * q.sw - q.pl;
     for (int64_t kh = 0; kh < q.KH; ++kh) {
@@ -235,7 +235,7 @@ template <class T>
 void col2im_add(const Geom& q, const T* cols, int64_t r0, int64_t r1, T* dx) {
   const int64_t Kg = q.Kg(), K = q.K(), C = q.C, Cg = q.Cg;
   const bool runs = q.G == 1 && q.dw == 1;
-  for_pixels(q, r0, r1, [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+  for_grid(q.OH, q.OW, r0, r1, [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
     const T* row = cols + (r - r0) * K;
     const int64_t iw0 = ow * q.sw - q.pl;
     for (int64_t kh = 0; kh < q.KH; ++kh) {
@@ -330,97 +330,180 @@ void gemm_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
     for (int64_t i = 0; i < wsize; ++i) dw[i] += acc[t * wsize + i];
 }
 
-// acc[c*M + m] += a[c] * b[c*M + m] over channels c < C and multipliers m < M.
-template <class T>
-inline void dw_madd(T* __restrict acc, const T* __restrict a, const T* __restrict b, int64_t C, int64_t M) {
-  if (M == 1) {
-    for (int64_t c = 0; c < C; ++c) acc[c] += a[c] * b[c];
-    return;
+// Channels the depthwise loops sum in registers before one store.
+constexpr int64_t kDwBlock = 16;
+
+// Valid kernel taps along one axis: for each coordinate i, pairs (k, j) in taps[start[i], start[i+1]).
+struct Taps {
+  std::vector<int64_t> start;
+  std::vector<std::array<int64_t, 2>> taps;
+};
+
+// Forward direction (out -> in): for output o, taps k with j = o*s - p + k*d inside [0, n_in).
+Taps taps_fwd(int64_t n_out, int64_t n_in, int64_t K, int64_t s, int64_t p, int64_t d) {
+  Taps t;
+  for (int64_t o = 0; o < n_out; ++o) {
+    t.start.push_back(int64_t(t.taps.size()));
+    for (int64_t k = 0; k < K; ++k)
+      if (int64_t j = o * s - p + k * d; j >= 0 && j < n_in) t.taps.push_back({k, j});
   }
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t m = 0; m < M; ++m) acc[c * M + m] += a[c] * b[c * M + m];
+  t.start.push_back(int64_t(t.taps.size()));
+  return t;
 }
 
-// acc[c] += sum_m a[c*M + m] * b[c*M + m] over channels c < C.
-template <class T>
-inline void dw_dot(T* __restrict acc, const T* __restrict a, const T* __restrict b, int64_t C, int64_t M) {
-  if (M == 1) {
-    for (int64_t c = 0; c < C; ++c) acc[c] += a[c] * b[c];
-    return;
+// Backward direction (in -> out): for input i, taps k whose output j = (i + p - k*d) / s exists.
+Taps taps_bwd(int64_t n_in, int64_t n_out, int64_t K, int64_t s, int64_t p, int64_t d) {
+  Taps t;
+  for (int64_t i = 0; i < n_in; ++i) {
+    t.start.push_back(int64_t(t.taps.size()));
+    for (int64_t k = 0; k < K; ++k)
+      if (int64_t u = i + p - k * d; u >= 0 && u % s == 0 && u / s < n_out) t.taps.push_back({k, u / s});
   }
+  t.start.push_back(int64_t(t.taps.size()));
+  return t;
+}
+
+// o[c] = sum_t a[t][c / M] * b[t][c] for c < O (a rows hold O / M channels), summed in registers.
+template <class T>
+void taps_dot(T* __restrict o, const T* const* a, const T* const* b, int64_t nt, int64_t O, int64_t M) {
+  int64_t c0 = 0;
+  for (; c0 + kDwBlock <= O; c0 += kDwBlock) {
+    T acc[kDwBlock] = {};
+    if (M == 1) {
+      for (int64_t t = 0; t < nt; ++t)
+        for (int64_t j = 0; j < kDwBlock; ++j) acc[j] += a[t][c0 + j] * b[t][c0 + j];
+    } else {
+      int64_t idx[kDwBlock];
+      for (int64_t j = 0; j < kDwBlock; ++j) idx[j] = (c0 + j) / M;
+      for (int64_t t = 0; t < nt; ++t)
+        for (int64_t j = 0; j < kDwBlock; ++j) acc[j] += a[t][idx[j]] * b[t][c0 + j];
+    }
+    for (int64_t j = 0; j < kDwBlock; ++j) o[c0 + j] = acc[j];
+  }
+  for (; c0 < O; ++c0) {
+    T s = 0;
+    for (int64_t t = 0; t < nt; ++t) s += a[t][c0 / M] * b[t][c0];
+    o[c0] = s;
+  }
+}
+
+// o[c] = sum_t sum_m a[t][c*M + m] * b[t][c*M + m] for c < C.
+template <class T>
+void taps_dot_reduce(T* __restrict o, const T* const* a, const T* const* b, int64_t nt, int64_t C, int64_t M) {
+  if (M == 1) return taps_dot(o, a, b, nt, C, 1);
   for (int64_t c = 0; c < C; ++c) {
     T s = 0;
-    for (int64_t m = 0; m < M; ++m) s += a[c * M + m] * b[c * M + m];
-    acc[c] += s;
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t m = 0; m < M; ++m) s += a[t][c * M + m] * b[t][c * M + m];
+    o[c] = s;
   }
+}
+
+// acc[c] += sum_i x[i*xs + c / M] * g[i*O + c] over i < cnt, for c < O: one tap of the filter
+// gradient, summed in registers per block of channels.
+template <class T>
+void segment_dot(T* __restrict acc, const T* x, int64_t xs, const T* g, int64_t cnt, int64_t O, int64_t M) {
+  int64_t c0 = 0;
+  for (; c0 + kDwBlock <= O; c0 += kDwBlock) {
+    T s[kDwBlock] = {};
+    if (M == 1) {
+      for (int64_t i = 0; i < cnt; ++i)
+        for (int64_t j = 0; j < kDwBlock; ++j) s[j] += x[i * xs + c0 + j] * g[i * O + c0 + j];
+    } else {
+      int64_t idx[kDwBlock];
+      for (int64_t j = 0; j < kDwBlock; ++j) idx[j] = (c0 + j) / M;
+      for (int64_t i = 0; i < cnt; ++i)
+        for (int64_t j = 0; j < kDwBlock; ++j) s[j] += x[i * xs + idx[j]] * g[i * O + c0 + j];
+    }
+    for (int64_t j = 0; j < kDwBlock; ++j) acc[c0 + j] += s[j];
+  }
+  for (; c0 < O; ++c0)
+    for (int64_t i = 0; i < cnt; ++i) acc[c0] += x[i * xs + c0 / M] * g[i * O + c0];
 }
 
 // Pixels per OpenMP task of the depthwise loops (each pixel costs KH*KW*O multiply-adds).
-int64_t dw_block(const Geom& q) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, q.O * q.KH * q.KW)); }
+int64_t dw_block(const Geom& q) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(1, q.O * q.KH * q.KW)); }
 
 // Depthwise forward (C/groups == 1, so output o = c*M + m reads input channel c), per output pixel.
 template <class T>
 void dw_forward(const Geom& q, const T* x, const T* w, T* out) {
-  const int64_t pixels = q.N * q.OH * q.OW, M = q.Og, B = dw_block(q);
-#pragma omp parallel for schedule(static) if (pixels * q.O * q.KH * q.KW > kParallelGrain)
-  for (int64_t r0 = 0; r0 < pixels; r0 += B)
-    for_pixels(q, r0, std::min(pixels, r0 + B), [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
-      T* o = out + r * q.O;
-      std::memset(o, 0, sizeof(T) * q.O);
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-        if (ih < 0 || ih >= q.H) continue;
-        for (int64_t kw = 0; kw < q.KW; ++kw) {
-          const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
-          if (iw >= 0 && iw < q.W) dw_madd(o, x + ((n * q.H + ih) * q.W + iw) * q.C, w + (kh * q.KW + kw) * q.O, q.C, M);
-        }
-      }
-    });
+  const int64_t pixels = q.N * q.OH * q.OW, B = dw_block(q);
+  const Taps rows = taps_fwd(q.OH, q.H, q.KH, q.sh, q.pt, q.dh), cols = taps_fwd(q.OW, q.W, q.KW, q.sw, q.pl, q.dw);
+#pragma omp parallel if (pixels * q.O * q.KH * q.KW > kParallelGrain)
+  {
+    std::vector<const T*> xp(q.KH * q.KW), wp(q.KH * q.KW);
+#pragma omp for schedule(static)
+    for (int64_t r0 = 0; r0 < pixels; r0 += B)
+      for_grid(q.OH, q.OW, r0, std::min(pixels, r0 + B), [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
+        int64_t nt = 0;
+        for (int64_t a = rows.start[oh]; a < rows.start[oh + 1]; ++a)
+          for (int64_t b = cols.start[ow]; b < cols.start[ow + 1]; ++b, ++nt) {
+            const auto [kh, ih] = rows.taps[a];
+            const auto [kw, iw] = cols.taps[b];
+            xp[nt] = x + ((n * q.H + ih) * q.W + iw) * q.C;
+            wp[nt] = w + (kh * q.KW + kw) * q.O;
+          }
+        taps_dot(out + r * q.O, xp.data(), wp.data(), nt, q.O, q.Og);
+      });
+  }
 }
 
 // Depthwise input gradient, gathered per input pixel so threads never share a dx cell.
 template <class T>
 void dw_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
-  const int64_t pixels = q.N * q.H * q.W, M = q.Og, B = dw_block(q);
-#pragma omp parallel for schedule(static) if (pixels * q.O * q.KH * q.KW > kParallelGrain)
-  for (int64_t p0 = 0; p0 < pixels; p0 += B)
-    for (int64_t p = p0, p1 = std::min(pixels, p0 + B); p < p1; ++p) {
-      const int64_t n = p / (q.H * q.W), ih = p / q.W % q.H, iw = p % q.W;
-      T* d = dx + p * q.C;
-      std::memset(d, 0, sizeof(T) * q.C);
-      for (int64_t kh = 0; kh < q.KH; ++kh) {
-        const int64_t th = ih + q.pt - kh * q.dh;
-        if (th < 0 || th % q.sh != 0 || th / q.sh >= q.OH) continue;
-        for (int64_t kw = 0; kw < q.KW; ++kw) {
-          const int64_t tw = iw + q.pl - kw * q.dw;
-          if (tw < 0 || tw % q.sw != 0 || tw / q.sw >= q.OW) continue;
-          dw_dot(d, g + ((n * q.OH + th / q.sh) * q.OW + tw / q.sw) * q.O, w + (kh * q.KW + kw) * q.O, q.C, M);
-        }
-      }
-    }
+  const int64_t pixels = q.N * q.H * q.W, B = dw_block(q);
+  const Taps rows = taps_bwd(q.H, q.OH, q.KH, q.sh, q.pt, q.dh), cols = taps_bwd(q.W, q.OW, q.KW, q.sw, q.pl, q.dw);
+#pragma omp parallel if (pixels * q.O * q.KH * q.KW > kParallelGrain)
+  {
+    std::vector<const T*> gp(q.KH * q.KW), wp(q.KH * q.KW);
+#pragma omp for schedule(static)
+    for (int64_t p0 = 0; p0 < pixels; p0 += B)
+      for_grid(q.H, q.W, p0, std::min(pixels, p0 + B), [&](int64_t p, int64_t n, int64_t ih, int64_t iw) {
+        int64_t nt = 0;
+        for (int64_t a = rows.start[ih]; a < rows.start[ih + 1]; ++a)
+          for (int64_t b = cols.start[iw]; b < cols.start[iw + 1]; ++b, ++nt) {
+            const auto [kh, oh] = rows.taps[a];
+            const auto [kw, ow] = cols.taps[b];
+            gp[nt] = g + ((n * q.OH + oh) * q.OW + ow) * q.O;
+            wp[nt] = w + (kh * q.KW + kw) * q.O;
+          }
+        taps_dot_reduce(dx + p * q.C, gp.data(), wp.data(), nt, q.C, q.Og);
+      });
+  }
 }
 
-// Depthwise filter gradient: per-thread (KH, KW, 1, O) accumulators over output pixels, then summed.
+// Depthwise filter gradient: per-thread (KH, KW, 1, O) accumulators over segments of output rows
+// (each tap sums a segment in registers), then summed across threads.
 template <class T>
 void dw_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
-  const int64_t pixels = q.N * q.OH * q.OW, M = q.Og, wsize = q.KH * q.KW * q.O, B = dw_block(q);
-  const int nt = pixels * q.O * q.KH * q.KW > kParallelGrain ? omp_get_max_threads() : 1;
+  const int64_t lines = q.N * q.OH, wsize = q.KH * q.KW * q.O;
+  const int64_t seg = std::min(q.OW, std::max<int64_t>(8, dw_block(q))), nseg = (q.OW + seg - 1) / seg;
+  const Taps rows = taps_fwd(q.OH, q.H, q.KH, q.sh, q.pt, q.dh);
+  std::vector<int64_t> ow_lo(q.KW), ow_hi(q.KW);  // outputs whose column tap kw lands inside the image
+  for (int64_t kw = 0; kw < q.KW; ++kw) {
+    int64_t lo = 0, hi = q.OW;
+    while (lo < hi && lo * q.sw - q.pl + kw * q.dw < 0) ++lo;
+    while (hi > lo && (hi - 1) * q.sw - q.pl + kw * q.dw >= q.W) --hi;
+    ow_lo[kw] = lo, ow_hi[kw] = hi;
+  }
+  const int nt = lines * q.OW * q.O * q.KH * q.KW > kParallelGrain ? omp_get_max_threads() : 1;
   std::vector<T> acc(wsize * nt, T(0));
 #pragma omp parallel num_threads(nt)
   {
     T* a = acc.data() + omp_get_thread_num() * wsize;
 #pragma omp for schedule(static)
-    for (int64_t r0 = 0; r0 < pixels; r0 += B)
-      for_pixels(q, r0, std::min(pixels, r0 + B), [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
-        for (int64_t kh = 0; kh < q.KH; ++kh) {
-          const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
-          if (ih < 0 || ih >= q.H) continue;
-          for (int64_t kw = 0; kw < q.KW; ++kw) {
-            const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
-            if (iw >= 0 && iw < q.W) dw_madd(a + (kh * q.KW + kw) * q.O, x + ((n * q.H + ih) * q.W + iw) * q.C, g + r * q.O, q.C, M);
-          }
+    for (int64_t task = 0; task < lines * nseg; ++task) {
+      const int64_t l = task / nseg, n = l / q.OH, oh = l % q.OH, s0 = task % nseg * seg, s1 = std::min(q.OW, s0 + seg);
+      for (int64_t t = rows.start[oh]; t < rows.start[oh + 1]; ++t) {
+        const auto [kh, ih] = rows.taps[t];
+        for (int64_t kw = 0; kw < q.KW; ++kw) {
+          const int64_t lo = std::max(s0, ow_lo[kw]), hi = std::min(s1, ow_hi[kw]);
+          if (lo >= hi) continue;
+          const T* xr = x + ((n * q.H + ih) * q.W + lo * q.sw - q.pl + kw * q.dw) * q.C;
+          segment_dot(a + (kh * q.KW + kw) * q.O, xr, q.sw * q.C, g + (l * q.OW + lo) * q.O, hi - lo, q.O, q.Og);
         }
-      });
+      }
+    }
   }
   for (int64_t i = 0; i < wsize; ++i) {
     T s = 0;

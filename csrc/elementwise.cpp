@@ -5,155 +5,14 @@
 #include <array>
 #include <cmath>
 
+#include "broadcast.h"
 #include "common.h"
+#include "elementwise_ops.h"
 
 namespace layerkit::core {
 namespace {
 
-// ---- broadcasting plan ----------------------------------------------------------------------
-// Output shape plus, per operand, element strides over the output index space (0 where the
-// operand is broadcast). Adjacent axes that are contiguous for every operand are merged, so most
-// patterns reduce to one or two axes.
-struct Plan {
-  std::vector<size_t> shape;                  // output shape as the caller sees it
-  std::vector<size_t> dims;                   // collapsed loop dims
-  std::vector<std::array<int64_t, 3>> strides;  // collapsed strides, per operand
-  size_t size = 1;
-};
-
-std::string shape_str(const std::vector<size_t>& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += std::to_string(s[i]) + (s.size() == 1 || i + 1 < s.size() ? (i + 1 < s.size() ? ", " : ",") : "");
-  return r + ")";
-}
-
-Plan make_plan(const char* op, const std::vector<std::vector<size_t>>& shapes) {
-  Plan p;
-  size_t nd = 0;
-  for (auto& s : shapes) nd = std::max(nd, s.size());
-  p.shape.assign(nd, 1);
-  for (auto& s : shapes)
-    for (size_t i = 0; i < s.size(); ++i) {
-      size_t& o = p.shape[nd - s.size() + i];
-      if (o == 1) o = s[i];
-      else if (s[i] != 1 && s[i] != o) {
-        std::string msg = std::string(op) + ": shapes cannot be broadcast together:";
-        for (auto& t : shapes) msg += " " + shape_str(t);
-        throw nb::value_error(msg.c_str());
-      }
-    }
-  p.size = numel(p.shape);
-  // per-operand strides aligned to the output
-  std::vector<std::array<int64_t, 3>> st(nd, {0, 0, 0});
-  for (size_t k = 0; k < shapes.size(); ++k) {
-    const auto& s = shapes[k];
-    int64_t acc = 1;
-    for (size_t i = s.size(); i-- > 0;) {
-      st[nd - s.size() + i][k] = s[i] == 1 ? 0 : acc;
-      acc *= (int64_t)s[i];
-    }
-  }
-  // collapse: drop size-1 dims, merge dim d into d+1 when every operand is contiguous across them
-  for (size_t d = 0; d < nd; ++d) {
-    if (p.shape[d] == 1) continue;
-    if (!p.dims.empty()) {
-      auto& ps = p.strides.back();
-      bool merge = true;
-      for (size_t k = 0; k < shapes.size(); ++k)
-        if (ps[k] != st[d][k] * (int64_t)p.shape[d]) merge = false;
-      if (merge) {
-        p.dims.back() *= p.shape[d];
-        ps = st[d];
-        continue;
-      }
-    }
-    p.dims.push_back(p.shape[d]);
-    p.strides.push_back(st[d]);
-  }
-  if (p.dims.empty()) {
-    p.dims.push_back(1);
-    p.strides.push_back({0, 0, 0});
-  }
-  return p;
-}
-
-bool same_shape(const Array& a, const Array& b) {
-  if (a.ndim() != b.ndim()) return false;
-  for (size_t i = 0; i < a.ndim(); ++i)
-    if (a.shape(i) != b.shape(i)) return false;
-  return true;
-}
-
-// The plan of operands that all have `shape`: one flat, contiguous loop.
-Plan flat_plan(std::vector<size_t> shape) {
-  Plan p;
-  p.size = numel(shape);
-  p.shape = std::move(shape);
-  p.dims = {p.size};
-  p.strides = {{1, 1, 1}};
-  return p;
-}
-
-// Runs inner(out_offset, operand_offsets, n, inner_strides) over every row of the plan.
-template <class Inner>
-void run_plan(const Plan& p, Inner inner) {
-  const size_t nd = p.dims.size();
-  const int64_t n = (int64_t)p.dims[nd - 1];
-  const int64_t rows = (int64_t)(p.size / std::max<size_t>(n, 1));
-  const auto is = p.strides[nd - 1];
-  if (p.size == 0) return;
-#pragma omp parallel for schedule(static) if ((int64_t)p.size > kParallelGrain && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    std::array<int64_t, 3> off = {0, 0, 0};
-    int64_t rem = r;
-    for (size_t d = nd - 1; d-- > 0;) {
-      int64_t i = rem % (int64_t)p.dims[d];
-      rem /= (int64_t)p.dims[d];
-      for (int k = 0; k < 3; ++k) off[k] += i * p.strides[d][k];
-    }
-    inner(r * n, off, n, is);
-  }
-  // A single long row (rows == 1) is split across threads inside `inner` callers when needed.
-}
-
 // ---- unary ---------------------------------------------------------------------------------
-enum class U { Neg, Abs, Sign, Square, Sqrt, Rsqrt, Exp, Log, Log1p, Expm1, Tanh, Sigmoid, Relu,
-               Erf, Sin, Cos, Floor, Ceil, Round, Reciprocal, LogicalNot };
-
-template <class T>
-inline T unary_fn(U op, T x) {
-  switch (op) {
-    case U::Neg: return -x;
-    case U::Abs: return x < T(0) ? -x : x;
-    // NaN propagates through sign and relu, as in numpy (for ints x != x and !(x <= 0) are exact)
-    case U::Sign: return x != x ? x : T((T(0) < x) - (x < T(0)));
-    case U::Square: return x * x;
-    case U::Relu: return !(x <= T(0)) ? x : T(0);
-    default: break;
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case U::Sqrt: return std::sqrt(x);
-      case U::Rsqrt: return T(1) / std::sqrt(x);
-      case U::Exp: return std::exp(x);
-      case U::Log: return std::log(x);
-      case U::Log1p: return std::log1p(x);
-      case U::Expm1: return std::expm1(x);
-      case U::Tanh: return std::tanh(x);
-      case U::Sigmoid: return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-      case U::Erf: return std::erf(x);
-      case U::Sin: return std::sin(x);
-      case U::Cos: return std::cos(x);
-      case U::Floor: return std::floor(x);
-      case U::Ceil: return std::ceil(x);
-      case U::Round: return std::nearbyint(x);  // half to even, as numpy
-      case U::Reciprocal: return T(1) / x;
-      default: break;
-    }
-  }
-  return x;
-}
-
 // One instantiation per (op, type) keeps the inner loop branch-free and vectorizable.
 template <U op, class T>
 void unary_loop(const T* x, T* y, int64_t n) {
@@ -199,35 +58,8 @@ nb::object unary_kernel(const char* name, Array x) {
 }
 
 // ---- binary --------------------------------------------------------------------------------
-enum class B { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, And, Or, ReluGrad };
-
-constexpr bool is_compare(B op) { return op >= B::Eq && op <= B::Ge; }
-constexpr bool is_logical(B op) { return op == B::And || op == B::Or; }
-constexpr bool is_float_only(B op) { return op == B::Div || op == B::Pow; }
-
-template <B op, class T>
-inline auto binary_fn(T a, T b) {
-  if constexpr (op == B::Add) return a + b;
-  else if constexpr (op == B::Sub) return a - b;
-  else if constexpr (op == B::Mul) return a * b;
-  else if constexpr (op == B::Div) return a / b;
-  else if constexpr (op == B::Pow) return T(std::pow(a, b));
-  // NaN propagates through maximum/minimum, as in numpy
-  else if constexpr (op == B::Max) return (a != a || a > b) ? a : b;
-  else if constexpr (op == B::Min) return (a != a || a < b) ? a : b;
-  else if constexpr (op == B::Eq) return a == b;
-  else if constexpr (op == B::Ne) return a != b;
-  else if constexpr (op == B::Lt) return a < b;
-  else if constexpr (op == B::Le) return a <= b;
-  else if constexpr (op == B::Gt) return a > b;
-  else if constexpr (op == B::Ge) return a >= b;
-  else if constexpr (op == B::And) return bool(a && b);
-  else if constexpr (op == B::ReluGrad) return a > T(0) ? b : T(0);  // a = relu input, b = gradient
-  else return bool(a || b);
-}
-
 template <B op, class T, class R>
-void binary_run(const Plan& p, const T* a, const T* b, R* y) {
+void binary_run(const Plan<3>& p, const T* a, const T* b, R* y) {
   if (p.dims.size() == 1 && p.strides[0][0] == 1 && p.strides[0][1] == 1) {  // same shape
     const int64_t n = (int64_t)p.size;
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
@@ -246,7 +78,7 @@ void binary_run(const Plan& p, const T* a, const T* b, R* y) {
 }
 
 template <B op, class T>
-nb::object binary_typed(const Plan& p, const Array& a, const Array& b) {
+nb::object binary_typed(const Plan<3>& p, const Array& a, const Array& b) {
   using R = std::conditional_t<is_compare(op) || is_logical(op), bool, T>;
   R* y;
   auto out = new_array<R>(p.shape, &y);
@@ -261,7 +93,7 @@ template <B op>
 nb::object binary_kernel(const char* name, Array a, Array b) {
   DType da = dtype_of(a.dtype(), name), db = dtype_of(b.dtype(), name);
   if (da != db) throw nb::type_error((std::string(name) + ": both operands must have the same dtype").c_str());
-  Plan p = same_shape(a, b) ? flat_plan(shape_of(a)) : make_plan(name, {shape_of(a), shape_of(b)});
+  Plan<3> p = same_shape(a, b) ? flat_plan<3>(shape_of(a)) : make_plan<3>(name, {shape_of(a), shape_of(b)});
   if constexpr (is_logical(op)) {
     if (da != DType::Bool) throw nb::type_error((std::string(name) + ": expected bool arrays").c_str());
     return binary_typed<op, bool>(p, a, b);
@@ -278,7 +110,7 @@ nb::object binary_kernel(const char* name, Array a, Array b) {
 
 // ---- where ---------------------------------------------------------------------------------
 template <class T>
-nb::object where_typed(const Plan& p, const bool* c, const T* a, const T* b) {
+nb::object where_typed(const Plan<3>& p, const bool* c, const T* a, const T* b) {
   T* y;
   auto out = new_array<T>(p.shape, &y);
   {
@@ -296,7 +128,7 @@ nb::object where_kernel(Array cond, Array x, Array y) {
   if (dtype_of(cond.dtype(), "where") != DType::Bool) throw nb::type_error("where: condition must be a bool array");
   DType dt = dtype_of(x.dtype(), "where");
   if (dt != dtype_of(y.dtype(), "where")) throw nb::type_error("where: x1 and x2 must have the same dtype");
-  Plan p = make_plan("where", {shape_of(cond), shape_of(x), shape_of(y)});
+  Plan<3> p = make_plan<3>("where", {shape_of(cond), shape_of(x), shape_of(y)});
   const bool* c = static_cast<const bool*>(cond.data());
   if (dt == DType::Bool) return where_typed<bool>(p, c, static_cast<const bool*>(x.data()), static_cast<const bool*>(y.data()));
   LK_DISPATCH_NUMERIC(dt, "where", return where_typed<T>(p, c, static_cast<const T*>(x.data()), static_cast<const T*>(y.data())));

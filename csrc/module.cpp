@@ -28,6 +28,7 @@ NB_MODULE(_core, m) {
   bind_layout(m);
   bind_conv(m);
   bind_pool(m);
+  bind_fused(m);
   m.def("kernel_names", []() { return kernel_names(); },
         "Names of every kernel this core provides.");
   m.def("set_num_threads", [](int n) {

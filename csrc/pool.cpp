@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <type_traits>
 
 namespace layerkit::core {
 namespace {
@@ -110,31 +111,37 @@ void max_forward(const PGeom& q, const T* x, T* out) {
 // tasks are (image, channel block) pairs, so overlapping windows never race.
 template <class T>
 void max_backward(const PGeom& q, const T* x, const T* g, T* dx) {
-  const int64_t C = q.C, nb_ = (C + kChanBlock - 1) / kChanBlock, tasks = q.N * nb_;
-  std::memset(dx, 0, sizeof(T) * q.N * q.H * q.W * C);
+  using Idx = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;  // same width as T: the select vectorizes
+  const int64_t C = q.C, nb_ = (C + kChanBlock - 1) / kChanBlock, tasks = q.N * nb_, img = q.H * q.W * C;
 #pragma omp parallel for schedule(static) if (q.N * q.OH * q.OW * C * q.PH * q.PW > kParallelGrain)
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t n = task / nb_, c0 = (task % nb_) * kChanBlock, cb = std::min(kChanBlock, C - c0);
-    const T* xi = x + n * q.H * q.W * C + c0;
-    T* di = dx + n * q.H * q.W * C + c0;
+    const T* xi = x + n * img + c0;
+    T* di = dx + n * img + c0;
+    for (int64_t ih = 0; ih < q.H; ++ih)
+      for (int64_t iw = 0; iw < q.W; ++iw) std::memset(di + (ih * q.W + iw) * C, 0, sizeof(T) * cb);
     T best[kChanBlock];
-    int64_t at[kChanBlock];
+    Idx at[kChanBlock];
     for (int64_t oh = 0; oh < q.OH; ++oh) {
       int64_t h0, h1, w0, w1;
       q.rows(oh, h0, h1);
       for (int64_t ow = 0; ow < q.OW; ++ow) {
         q.cols(ow, w0, w1);
-        const int64_t first = h0 * q.W + w0;
-        for (int64_t c = 0; c < cb; ++c) best[c] = xi[first * C + c], at[c] = first;
+        const Idx first = Idx((h0 * q.W + w0) * C);
+        for (int64_t c = 0; c < cb; ++c) best[c] = xi[first + c], at[c] = first;
         for (int64_t ih = h0; ih < h1; ++ih)
           for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; ++iw) {
-            const int64_t p = ih * q.W + iw;
-            const T* s = xi + p * C;
-            for (int64_t c = 0; c < cb; ++c)
-              if (s[c] > best[c]) best[c] = s[c], at[c] = p;
+            const Idx off = Idx((ih * q.W + iw) * C);
+            const T* __restrict s = xi + off;
+            for (int64_t c = 0; c < cb; ++c) {  // branch-free, so it vectorizes
+              const T v = s[c], b = best[c];
+              const Idx m = -Idx(v > b);
+              best[c] = v > b ? v : b;
+              at[c] = (at[c] & ~m) | (off & m);
+            }
           }
         const T* gs = g + ((n * q.OH + oh) * q.OW + ow) * C + c0;
-        for (int64_t c = 0; c < cb; ++c) di[at[c] * C + c] += gs[c];
+        for (int64_t c = 0; c < cb; ++c) di[at[c] + c] += gs[c];
       }
     }
   }

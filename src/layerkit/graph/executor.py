@@ -13,7 +13,9 @@ class PythonPlan:
         self.slots = len(values)
         self.constants = [(v.id, v.ref) for v in values if v.kind == "constant"]
         self.variables = [(v.id, v.ref) for v in values if v.kind == "variable"]
-        self.steps = [(n.op.forward, tuple(n.inputs), n.attrs, n.output) for n in graph.nodes]
+        # a fused node's forward returns a list: one array per output value
+        self.steps = [(n.op.forward, tuple(n.inputs), n.attrs,
+                       tuple(n.outputs) if n.op.name == "fused_elementwise" else n.output) for n in graph.nodes]
         self.inputs = list(graph.inputs)
         self.outputs = list(graph.outputs)
         self.updates = [(var, vid) for var, vid in graph.updates]
@@ -28,7 +30,12 @@ class PythonPlan:
         for vid, var in self.variables:
             env[vid] = var._data
         for forward, ins, attrs, out in self.steps:
-            env[out] = forward(*[env[i] for i in ins], **attrs)
+            result = forward(*[env[i] for i in ins], **attrs)
+            if out.__class__ is tuple:  # a fused node: several outputs
+                for o, r in zip(out, result):
+                    env[o] = r
+            else:
+                env[out] = result
         # results first (copies where they could alias a buffer an update is about to overwrite),
         # then the writes, so every read in the step saw the values from before it
         results = [Tensor(env[o].copy() if (o in self.borrowed or env[o].base is not None) else env[o])

@@ -18,12 +18,18 @@ class Value:
 
 
 class Node:
-    """`output = op(*inputs, **attrs)` with value ids."""
+    """`output = op(*inputs, **attrs)` with value ids. A node made by fusion may produce several
+    values (`outputs`; its forward returns a list); `output` is the first."""
 
-    __slots__ = ("op", "inputs", "attrs", "output")
+    __slots__ = ("op", "inputs", "attrs", "outputs")
 
-    def __init__(self, op, inputs, attrs, output):
-        self.op, self.inputs, self.attrs, self.output = op, list(inputs), dict(attrs), output
+    def __init__(self, op, inputs, attrs, output, outputs=None):
+        self.op, self.inputs, self.attrs = op, list(inputs), dict(attrs)
+        self.outputs = list(outputs) if outputs is not None else [output]
+
+    @property
+    def output(self):
+        return self.outputs[0]
 
 
 class Graph:
@@ -43,7 +49,7 @@ class Graph:
         return v.id
 
     def producers(self):
-        return {n.output: n for n in self.nodes}
+        return {o: n for n in self.nodes for o in n.outputs}
 
     def consumers(self):
         uses = {}
@@ -65,7 +71,7 @@ class Graph:
     def copy(self):
         g = Graph()
         g.values = [Value(v.id, v.kind, v.shape, v.dtype, v.ref) for v in self.values]
-        g.nodes = [Node(n.op, n.inputs, n.attrs, n.output) for n in self.nodes]
+        g.nodes = [Node(n.op, n.inputs, n.attrs, None, n.outputs) for n in self.nodes]
         g.inputs, g.outputs, g.updates = list(self.inputs), list(self.outputs), list(self.updates)
         return g
 
@@ -83,9 +89,12 @@ class Graph:
                 text = np.array2string(v.ref, threshold=6, edgeitems=2).replace("\n", " ")
                 lines.append(f"  constant {v} = {text}")
         for n in self.nodes:
-            attrs = ", ".join(f"{k}={_short(val)}" for k, val in n.attrs.items())
+            attrs = ", ".join(f"{k}={_short(val)}" for k, val in n.attrs.items() if k not in ("code", "immediates"))
             args = ", ".join(f"%{i}" for i in n.inputs)
-            lines.append(f"  {self.values[n.output]} = {n.op.name}({args}{', ' if attrs and args else ''}{attrs})")
+            outs = ", ".join(str(self.values[o]) for o in n.outputs)
+            lines.append(f"  {outs} = {n.op.name}({args}{', ' if attrs and args else ''}{attrs})")
+            if "ops" in n.attrs:
+                lines.append(f"      fuses: {' -> '.join(n.attrs['ops'])}")
         for var, vid in self.updates:
             lines.append(f"  {var.path} <- %{vid}")
         lines.append(f"  return {', '.join(f'%{o}' for o in self.outputs)}")

@@ -5,6 +5,7 @@ redirects the uses of an old value to a new one (`_replace`) and leaves dead nod
 """
 import numpy as np
 
+from layerkit.graph.fusion import fuse_elementwise
 from layerkit.graph.ir import Graph
 
 
@@ -32,7 +33,7 @@ def dead_code_elimination(g):
     live = set(g.roots())
     kept = []
     for n in reversed(g.nodes):
-        if n.output in live:
+        if any(o in live for o in n.outputs):
             kept.append(n)
             live.update(n.inputs)
     g.nodes = kept[::-1]
@@ -104,7 +105,8 @@ def algebraic_simplification(g):
     return dead_code_elimination(g)
 
 
-PASSES = (constant_folding, algebraic_simplification, common_subexpression_elimination, dead_code_elimination)
+PASSES = (constant_folding, algebraic_simplification, common_subexpression_elimination, dead_code_elimination,
+          fuse_elementwise)
 
 
 def optimize(g, passes=PASSES):

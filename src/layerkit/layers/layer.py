@@ -373,6 +373,9 @@ class Layer(Operation):
             _CONTEXT.ctx = outer
         if self.supports_masking or not _is_default(self, "compute_mask"):
             previous = kwargs.get("mask")
+            if previous is None:  # a call() without a mask argument still passes the input mask on
+                masks = tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
+                previous = masks if any(m is not None for m in tree.flatten(masks)) else None
             out_mask = self.compute_mask(inputs, previous)
             if out_mask is not None:
                 for o, m in zip(tree.flatten(outputs), tree.flatten(out_mask) if tree.is_nested(out_mask)

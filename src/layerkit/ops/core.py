@@ -173,19 +173,27 @@ def full(shape, fill_value, dtype=None):
     return Tensor(np.full(_shape_tuple(shape), fill_value, dtype=standardize_dtype(dtype)))
 
 
-def zeros_like(x, dtype=None):
-    x = convert_to_tensor(x)
-    return zeros(x.shape, dtype or x.dtype)
-
-
-def ones_like(x, dtype=None):
-    x = convert_to_tensor(x)
-    return ones(x.shape, dtype or x.dtype)
+# A tensor of x's shape filled with a value: a primitive only so that it works where x's shape is
+# known at run time alone (symbolic tensors with None dimensions, traced functions).
+FULL_LIKE = register(
+    "full_like", forward=lambda x, fill_value, dtype: core.broadcast_to(np.array(fill_value, dtype), x.shape),
+    infer=lambda x, fill_value, dtype: (x.shape, dtype), grad=None, kernels=("broadcast_to",))
 
 
 def full_like(x, fill_value, dtype=None):
     x = convert_to_tensor(x)
-    return full(x.shape, fill_value, dtype or x.dtype)
+    dtype = standardize_dtype(dtype or x.dtype)
+    if isinstance(x, SymbolicTensor):
+        return apply(FULL_LIKE, x, fill_value=fill_value, dtype=dtype)
+    return full(x.shape, fill_value, dtype)
+
+
+def zeros_like(x, dtype=None):
+    return full_like(x, 0, dtype)
+
+
+def ones_like(x, dtype=None):
+    return full_like(x, 1, dtype)
 
 
 def eye(N, M=None, k=0, dtype=None):

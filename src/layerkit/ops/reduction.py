@@ -107,8 +107,10 @@ amax, amin = max, min
 def mean(x, axis=None, keepdims=False):
     x = C.to_float(x)
     axes = C.normalize_axes("mean", axis, x.ndim)
-    n = math.prod([x.shape[a] for a in axes]) if axes else 1
-    return E.divide(sum(x, axes, keepdims), float(n))
+    sizes = [x.shape[a] for a in axes]
+    if None in sizes:  # a size known only at run time: count the elements there
+        return E.divide(sum(x, axes, keepdims), sum(C.ones_like(x), axes, keepdims))
+    return E.divide(sum(x, axes, keepdims), float(math.prod(sizes)))
 
 
 # Composites normalize `axis` under their own name first, so errors name the op the user called.

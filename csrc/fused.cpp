@@ -1,0 +1,207 @@
+// Fused elementwise kernels for the graph compiler: a chain (or tree) of elementwise ops runs as
+// one pass over memory. The graph's fusion pass compiles the group into a small register
+// program; this kernel runs it block by block, so every intermediate lives in a cache-resident
+// block instead of a full-size array, and each instruction is a tight vectorizable loop.
+#include <nanobind/stl/vector.h>
+#include <omp.h>
+
+#include "broadcast.h"
+#include "common.h"
+#include "elementwise_ops.h"
+
+namespace layerkit::core {
+namespace {
+
+// Program format: int32 rows [opcode, dst, a, b, c].
+//   LOAD  dst <- input a        CONST dst <- immediates[a]     STORE output dst <- register a
+//   WHERE dst <- c ? a : b      unary op dst <- f(a)           binary op dst <- f(a, b)
+enum : int32_t { kLoad = 0, kConst = 1, kStore = 2, kWhere = 3, kUnary = 16, kBinary = 64 };
+constexpr int kMaxOperands = 16;  // outputs + inputs share the broadcast plan's operand slots
+constexpr int64_t kBlock = 256;   // elements per register: a few KB per register stay in L1
+constexpr int64_t kChunk = 8192;  // elements per parallel work item
+
+template <class T, U op>
+void unary_block(T* d, const T* a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = unary_fn<T>(op, a[i]);
+}
+
+template <class T, B op>
+void binary_block(T* d, const T* a, const T* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = T(binary_fn<op, T>(a[i], b[i]));
+}
+
+template <class T>
+void run_unary(int code, T* d, const T* a, int64_t n) {
+  switch (static_cast<U>(code)) {
+#define LK_U(name) case U::name: unary_block<T, U::name>(d, a, n); return;
+    LK_U(Neg) LK_U(Abs) LK_U(Sign) LK_U(Square) LK_U(Sqrt) LK_U(Rsqrt) LK_U(Exp) LK_U(Log) LK_U(Log1p)
+    LK_U(Expm1) LK_U(Tanh) LK_U(Sigmoid) LK_U(Relu) LK_U(Erf) LK_U(Sin) LK_U(Cos) LK_U(Floor) LK_U(Ceil)
+    LK_U(Round) LK_U(Reciprocal)
+#undef LK_U
+    default: break;
+  }
+}
+
+template <class T>
+void run_binary(int code, T* d, const T* a, const T* b, int64_t n) {
+  switch (static_cast<B>(code)) {
+#define LK_B(name) case B::name: binary_block<T, B::name>(d, a, b, n); return;
+    LK_B(Add) LK_B(Sub) LK_B(Mul) LK_B(Div) LK_B(Pow) LK_B(Max) LK_B(Min) LK_B(Eq) LK_B(Ne) LK_B(Lt) LK_B(Le)
+    LK_B(Gt) LK_B(Ge) LK_B(ReluGrad)
+#undef LK_B
+    default: break;
+  }
+}
+
+struct Program {
+  std::vector<std::array<int32_t, 5>> code;
+  std::vector<double> imm;
+  int n_regs = 0;
+};
+
+// Runs `prog` over elements [j0, j0 + n) of one plan row: operand offsets `off`, inner strides `s`.
+// Slots 0..n_out-1 of the plan are the outputs (contiguous), the rest the inputs.
+template <class T>
+void run_row(const Program& prog, const std::vector<const void*>& in, const std::vector<bool>& in_bool,
+             const std::vector<void*>& out, const std::vector<bool>& out_bool, size_t n_out,
+             const std::array<int64_t, kMaxOperands>& off, const std::array<int64_t, kMaxOperands>& s, int64_t j0,
+             int64_t n, T* regs) {
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - b0);
+    const int64_t j = j0 + b0;
+    for (const auto& ins : prog.code) {
+      T* d = regs + ins[1] * kBlock;
+      switch (ins[0]) {
+        case kLoad: {
+          const size_t k = n_out + ins[2];
+          const int64_t st = s[k], base = off[k] + j * st;
+          if (in_bool[ins[2]]) {
+            const bool* p = static_cast<const bool*>(in[ins[2]]) + base;
+            for (int64_t i = 0; i < len; ++i) d[i] = T(p[i * st]);
+          } else {
+            const T* p = static_cast<const T*>(in[ins[2]]) + base;
+            if (st == 1) std::memcpy(d, p, len * sizeof(T));
+            else for (int64_t i = 0; i < len; ++i) d[i] = p[i * st];
+          }
+          break;
+        }
+        case kConst: {
+          const T v = T(prog.imm[ins[2]]);
+          for (int64_t i = 0; i < len; ++i) d[i] = v;
+          break;
+        }
+        case kStore: {
+          const T* a = regs + ins[2] * kBlock;
+          const int64_t base = off[ins[1]] + j;  // outputs are contiguous over the plan
+          if (out_bool[ins[1]]) {
+            bool* p = static_cast<bool*>(out[ins[1]]) + base;
+            for (int64_t i = 0; i < len; ++i) p[i] = a[i] != T(0);
+          } else {
+            std::memcpy(static_cast<T*>(out[ins[1]]) + base, a, len * sizeof(T));
+          }
+          break;
+        }
+        case kWhere: {
+          const T *a = regs + ins[2] * kBlock, *b = regs + ins[3] * kBlock, *c = regs + ins[4] * kBlock;
+          for (int64_t i = 0; i < len; ++i) d[i] = c[i] != T(0) ? a[i] : b[i];
+          break;
+        }
+        default:
+          if (ins[0] >= kBinary) run_binary<T>(ins[0] - kBinary, d, regs + ins[2] * kBlock, regs + ins[3] * kBlock, len);
+          else run_unary<T>(ins[0] - kUnary, d, regs + ins[2] * kBlock, len);
+      }
+    }
+  }
+}
+
+template <class T>
+void run_program(const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
+                 const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
+  const size_t nd = p.dims.size();
+  const int64_t n = (int64_t)p.dims[nd - 1];
+  const int64_t rows = n ? (int64_t)(p.size / n) : 0;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const int64_t items = rows * chunks;
+  const auto& s = p.strides[nd - 1];
+#pragma omp parallel if ((int64_t)p.size > kParallelGrain && items > 1)
+  {
+    std::vector<T> regs((size_t)std::max(prog.n_regs, 1) * kBlock);
+#pragma omp for schedule(static)
+    for (int64_t w = 0; w < items; ++w) {
+      const int64_t r = w / chunks, c = w % chunks;
+      std::array<int64_t, kMaxOperands> off{};
+      int64_t rem = r;
+      for (size_t d = nd - 1; d-- > 0;) {
+        const int64_t i = rem % (int64_t)p.dims[d];
+        rem /= (int64_t)p.dims[d];
+        for (int k = 0; k < kMaxOperands; ++k) off[k] += i * p.strides[d][k];
+      }
+      // outputs are addressed as contiguous rows of the plan
+      for (size_t k = 0; k < out.size(); ++k) off[k] = r * n;
+      const int64_t j0 = c * kChunk;
+      run_row<T>(prog, in, in_bool, out, out_bool, out.size(), off, s, j0, std::min(kChunk, n - j0), regs.data());
+    }
+  }
+}
+
+// out_k = program(inputs) over `shape`, for every output k; `out_bool[k]` stores it as bool.
+nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std::vector<size_t> shape,
+                           std::vector<bool> out_bool, int dtype_code, int n_regs) {
+  const char* name = "fused_elementwise";
+  if (code.ndim() != 2 || code.shape(1) != 5 || dtype_of(code.dtype(), name) != DType::I32)
+    throw nb::value_error("fused_elementwise: the program must be an int32 array of shape (n, 5)");
+  if (dtype_of(imm.dtype(), name) != DType::F64) throw nb::value_error("fused_elementwise: immediates must be float64");
+  if (inputs.size() + out_bool.size() > (size_t)kMaxOperands)
+    throw nb::value_error("fused_elementwise: too many operands for one fused group");
+  const DType dt = static_cast<DType>(dtype_code);
+  if (dt != DType::F32 && dt != DType::F64) throw nb::value_error("fused_elementwise: compute dtype must be a float");
+  Program prog;
+  const int32_t* c = static_cast<const int32_t*>(code.data());
+  for (size_t i = 0; i < code.shape(0); ++i) {
+    std::array<int32_t, 5> ins{c[5 * i], c[5 * i + 1], c[5 * i + 2], c[5 * i + 3], c[5 * i + 4]};
+    const bool reg_ok = ins[1] >= 0 && ins[1] < (ins[0] == kStore ? (int)out_bool.size() : n_regs);
+    const bool src_ok = ins[0] == kLoad ? (ins[2] >= 0 && ins[2] < (int)inputs.size())
+                        : ins[0] == kConst ? (ins[2] >= 0 && ins[2] < (int)imm.size())
+                        : (ins[2] >= 0 && ins[2] < n_regs);
+    if (!reg_ok || !src_ok) throw nb::value_error("fused_elementwise: instruction operand out of range");
+    prog.code.push_back(ins);
+  }
+  prog.imm.assign(static_cast<const double*>(imm.data()), static_cast<const double*>(imm.data()) + imm.size());
+  prog.n_regs = n_regs;
+  std::vector<std::vector<size_t>> shapes(out_bool.size(), shape);
+  std::vector<const void*> in;
+  std::vector<bool> in_bool;
+  for (auto& a : inputs) {
+    DType d = dtype_of(a.dtype(), name);
+    if (d != dt && d != DType::Bool) throw nb::type_error("fused_elementwise: inputs must have the compute dtype or bool");
+    shapes.push_back(shape_of(a));
+    in.push_back(a.data());
+    in_bool.push_back(d == DType::Bool);
+  }
+  Plan<kMaxOperands> p = make_plan<kMaxOperands>(name, shapes);
+  if (p.shape != shape) throw nb::value_error("fused_elementwise: inputs broadcast beyond the output shape");
+  nb::list results;
+  std::vector<void*> out;
+  for (bool b : out_bool) {
+    void* data;
+    results.append(new_array_of(shape, b ? NPY_BOOL : (dt == DType::F32 ? NPY_FLOAT32 : NPY_FLOAT64), &data));
+    out.push_back(data);
+  }
+  {
+    NoGil nogil(p.size);
+    if (dt == DType::F32) run_program<float>(prog, p, in, in_bool, out, out_bool);
+    else run_program<double>(prog, p, in, in_bool, out, out_bool);
+  }
+  return results;
+}
+
+}  // namespace
+
+void bind_fused(nb::module_& m) {
+  def_kernel(m, "fused_elementwise", &fused_elementwise, nb::arg("code"), nb::arg("immediates"), nb::arg("inputs"),
+             nb::arg("shape"), nb::arg("out_bool"), nb::arg("dtype_code"), nb::arg("n_regs"));
+  m.attr("FUSED_UNARY_BASE") = (int)kUnary;
+  m.attr("FUSED_BINARY_BASE") = (int)kBinary;
+}
+
+}  // namespace layerkit::core

@@ -1,0 +1,164 @@
+"""Elementwise fusion: groups of elementwise nodes become one `fused_elementwise` node, run by one
+pass over memory (csrc/fused.cpp) with every intermediate in a cache-resident block.
+
+Legality (checked per node, in topological order):
+- a member is an elementwise primitive over float32/float64 (comparisons and `where` included:
+  booleans live in registers as 0/1) whose output has the group's shape — inputs may broadcast
+  up to it (bias vectors, scalars), never beyond;
+- the group runs where its first member stood, so a node joins a group only if each of its
+  inputs comes from the group itself or existed before the group's first member: no input is
+  produced by a node that runs after the group starts, which rules out cycles;
+- a member's value is stored (an output of the fused node) only when something outside the
+  group or the graph's results/updates read it; the others never reach memory.
+A group of one node stays as it is: fusion only pays when it removes a pass over memory.
+"""
+import numpy as np
+
+from layerkit.backend import DTYPE_CODES, core
+from layerkit.graph.ir import Node
+from layerkit.ops.primitive import register
+
+# Opcodes shared with csrc/fused.cpp (enum U and enum B in csrc/elementwise_ops.h, in order).
+_U = ["negative", "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "expm1", "tanh", "sigmoid",
+      "relu", "erf", "sin", "cos", "floor", "ceil", "round", "reciprocal"]
+_B = ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "equal", "not_equal", "less",
+      "less_equal", "greater", "greater_equal", None, None, "relu_grad"]
+UNARY = {name: core.FUSED_UNARY_BASE + i for i, name in enumerate(_U)}
+BINARY = {name: core.FUSED_BINARY_BASE + i for i, name in enumerate(_B) if name}
+LOAD, CONST, STORE, WHERE = 0, 1, 2, 3
+MAX_OPERANDS = 16  # csrc/fused.cpp kMaxOperands: outputs + inputs of one group
+
+
+def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops):
+    return core.fused_elementwise(code, immediates, list(inputs), list(shape), list(out_bool), DTYPE_CODES[dtype],
+                                  n_regs)
+
+
+FUSED_ELEMENTWISE = register(
+    "fused_elementwise", forward=_fused_forward,
+    infer=lambda *inputs, shape, out_bool, dtype, **_: (tuple(shape), "bool" if out_bool[0] else dtype),
+    grad=None, kernels=("fused_elementwise",))
+
+
+class _Group:
+    def __init__(self, start, shape, dtype):
+        self.start, self.shape, self.dtype = start, shape, dtype
+        self.nodes, self.values = [], set()
+
+
+def _broadcasts_to(shape, target):
+    if len(shape) > len(target):
+        return False
+    return all(d == t or d == 1 for d, t in zip(shape[::-1], target[::-1]))
+
+
+def _compute_dtype(g, n):
+    """The group dtype node `n` computes in, or None when it cannot be fused."""
+    name = n.op.name
+    out = g.values[n.output]
+    ins = [g.values[i] for i in n.inputs]
+    if name in UNARY or name in BINARY:
+        dt = ins[0].dtype
+        if dt not in ("float32", "float64") or any(v.dtype != dt for v in ins):
+            return None
+    elif name == "where":
+        dt = ins[1].dtype
+        if dt not in ("float32", "float64") or ins[2].dtype != dt or ins[0].dtype != "bool":
+            return None
+    else:
+        return None
+    if not all(_broadcasts_to(v.shape, out.shape) for v in ins):
+        return None
+    return dt
+
+
+def fuse_elementwise(g):
+    index = {}
+    for k, n in enumerate(g.nodes):
+        for o in n.outputs:
+            index[o] = k
+    group_of, groups = {}, []
+    for k, n in enumerate(g.nodes):
+        dt = _compute_dtype(g, n)
+        if dt is None:
+            continue
+        shape = g.values[n.output].shape
+        chosen = None
+        # a group that produces one of the inputs, else the latest group of this shape (sibling
+        # chains reading the same inputs, like an optimizer's updates, share one pass)
+        candidates = [group_of[i] for i in n.inputs if i in group_of] + groups[-1:]
+        for G in candidates:
+            if G.shape != shape or G.dtype != dt:
+                continue
+            if all(j in G.values or index.get(j, -1) < G.start for j in n.inputs):
+                chosen = G
+                break
+        if chosen is None:
+            chosen = _Group(k, shape, dt)
+            groups.append(chosen)
+        chosen.nodes.append(n)
+        chosen.values.add(n.output)
+        group_of[n.output] = chosen
+    fused = [G for G in groups if len(G.nodes) > 1]
+    if not fused:
+        return g
+    consumers = g.consumers()
+    roots = set(g.roots())
+    replaced = {}
+    for G in fused:
+        node = _compile(g, G, consumers, roots)
+        if node is not None:
+            replaced[id(G.nodes[0])] = node
+            for n in G.nodes[1:]:
+                replaced[id(n)] = None
+    out = []
+    for n in g.nodes:
+        r = replaced.get(id(n), n)
+        if r is not None:
+            out.append(r)
+    g.nodes = out
+    return g
+
+
+def _compile(g, G, consumers, roots):
+    """The fused node for group G (None when it exceeds the kernel's operand limit)."""
+    members = {id(n) for n in G.nodes}
+    code, imm, reg, inputs = [], [], {}, []
+
+    def operand(vid):
+        if vid in reg:
+            return reg[vid]
+        v = g.values[vid]
+        r = len(reg)
+        if v.kind == "constant" and v.ref.size == 1:
+            code.append((CONST, r, len(imm), 0, 0))
+            imm.append(float(v.ref.reshape(())))
+        else:
+            code.append((LOAD, r, len(inputs), 0, 0))
+            inputs.append(vid)
+        reg[vid] = r
+        return r
+
+    stored = []
+    for n in G.nodes:
+        args = [operand(i) for i in n.inputs]
+        r = len(reg)
+        name = n.op.name
+        if name == "where":
+            code.append((WHERE, r, args[1], args[2], args[0]))
+        elif name in UNARY:
+            code.append((UNARY[name], r, args[0], 0, 0))
+        else:
+            code.append((BINARY[name], r, args[0], args[1], 0))
+        reg[n.output] = r
+        if n.output in roots or any(id(c) not in members for c in consumers.get(n.output, [])):
+            stored.append(n.output)
+    if len(inputs) + len(stored) > MAX_OPERANDS or not stored:
+        return None
+    for k, vid in enumerate(stored):
+        code.append((STORE, k, reg[vid], 0, 0))
+    out_bool = tuple(g.values[v].dtype == "bool" for v in stored)
+    attrs = {"code": np.array(code, dtype=np.int32).reshape(-1, 5), "immediates": np.array(imm, dtype=np.float64),
+             "shape": tuple(G.shape), "out_bool": out_bool, "dtype": G.dtype, "n_regs": len(reg),
+             "ops": tuple(n.op.name for n in G.nodes)}
+    return Node(FUSED_ELEMENTWISE, inputs, attrs, None, stored)
