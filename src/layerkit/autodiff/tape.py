@@ -1,7 +1,7 @@
 """GradientTape: eager reverse-mode automatic differentiation over recorded primitives."""
 from layerkit.ops import add, ones_like, zeros_like
 from layerkit.ops.primitive import RECORDERS
-from layerkit.ops.tensor import Tensor
+from layerkit.ops.tensor import SymbolicTensor, Tensor
 from layerkit.autodiff.variable import Variable
 
 
@@ -86,7 +86,7 @@ class GradientTape:
     def watch(self, tensor):
         """Records operations on `tensor` (a tensor, or a list/dict of them) from now on."""
         for t in _flatten(tensor)[0]:
-            if not isinstance(t, Tensor):
+            if not isinstance(t, (Tensor, SymbolicTensor)):  # symbolic inside a traced function
                 raise TypeError(f"GradientTape.watch: expected a Tensor or Variable, received {type(t).__name__}.")
             self._watched[id(t)] = t
 
@@ -131,7 +131,7 @@ class GradientTape:
         targets = _flatten(target)[0]
         src_leaves, rebuild = _flatten(sources)
         for s in src_leaves:
-            if not isinstance(s, Tensor):
+            if not isinstance(s, (Tensor, SymbolicTensor)):
                 raise TypeError(f"GradientTape.gradient: sources must be Tensors or Variables, received "
                                 f"{type(s).__name__}.")
         ups = [None] * len(targets) if output_gradients is None else _flatten(output_gradients)[0]

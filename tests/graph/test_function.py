@@ -1,0 +1,212 @@
+"""lk.function: traced graphs give the eager results; variables, assigns, tapes and layers inside;
+signatures, retracing and the optimization passes."""
+import warnings
+
+import numpy as np
+import pytest
+
+import layerkit as lk
+from layerkit import ops
+from layerkit.graph.fusion import BINARY, UNARY
+
+
+def _rand(*shape, seed=0, low=-2.0, high=2.0, dtype="float32"):
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(dtype)
+
+
+POSITIVE = {"sqrt", "rsqrt", "log", "log1p", "reciprocal"}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_every_fusible_unary_op_fused_equals_eager(name, dtype):
+    fn = getattr(ops, name)
+    low = 0.1 if name in POSITIVE else -3.0
+    x = _rand(7, 33, low=low, high=3.0, dtype=dtype)
+    # two chained ops make a fused group: op(x) * 1.5 + op(x)
+    f = lk.function(lambda t: fn(t) * 1.5 + fn(t))
+    eager = np.asarray(fn(x)) * 1.5 + np.asarray(fn(x))
+    got = np.asarray(f(x))
+    assert "fused_elementwise" in f.get_graph(x).kernel_counts()
+    np.testing.assert_allclose(got, eager, rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_every_fusible_binary_op_fused_equals_eager(name, dtype):
+    fn = {"relu_grad": None}.get(name, getattr(ops, name, None))
+    a = _rand(5, 8, low=0.5 if name == "power" else -2, dtype=dtype)
+    b = _rand(8, seed=1, low=0.5, high=2.0, dtype=dtype)
+    b[::3] = a[0, ::3]  # ties for the comparisons
+    if fn is None:  # relu_grad is reached through relu's gradient
+        def f(x, y):
+            with lk.GradientTape() as tape:
+                tape.watch(x)
+                z = ops.sum(ops.relu(x) * y)
+            return tape.gradient(z, x) * 2.0
+    else:
+        def f(x, y):
+            r = fn(x * 1.0 - 0.0, y)
+            return ops.where(r, 1.0, -1.0) if r.dtype == "bool" else r * 2.0
+    eager, compiled = f(lk.convert_to_tensor(a), lk.convert_to_tensor(b)), lk.function(f)(a, b)
+    np.testing.assert_allclose(np.asarray(compiled), np.asarray(eager), rtol=1e-6, atol=1e-7)
+
+
+def test_where_and_bool_outputs_in_a_fused_group():
+    def f(x):
+        mask = ops.greater(x, 0.0)
+        return ops.where(mask, ops.exp(x), x * 0.5), mask
+    x = _rand(4, 9)
+    (y, m), (ey, em) = lk.function(f)(x), f(lk.convert_to_tensor(x))
+    np.testing.assert_allclose(np.asarray(y), np.asarray(ey), rtol=1e-6)
+    assert m.dtype == "bool" and np.array_equal(np.asarray(m), np.asarray(em))
+
+
+def test_graph_results_equal_eager_for_a_mixed_program():
+    def f(x, w, idx):
+        h = ops.tanh(ops.matmul(x, w))
+        s = ops.softmax(h, axis=-1)
+        g = ops.take(s, idx, axis=0)
+        return ops.mean(ops.log(g + 1e-3)), ops.concatenate([h, s], axis=1)[:, ::2]
+    x, w, idx = _rand(6, 4), _rand(4, 5, seed=2), np.array([0, 3, 3, 5], "int32")
+    eager = f(*[lk.convert_to_tensor(a) for a in (x, w, idx)])
+    got = lk.function(f)(x, w, idx)
+    for a, b in zip(got, eager):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_variables_are_captured_by_reference_and_assigns_are_part_of_the_graph():
+    v = lk.Variable(np.zeros(3, "float32"))
+
+    @lk.function
+    def bump(x):
+        v.assign_add(x)
+        return v * 2.0  # reads the value assigned above
+
+    x = np.ones(3, "float32")
+    np.testing.assert_array_equal(np.asarray(bump(x)), [2, 2, 2])
+    np.testing.assert_array_equal(np.asarray(bump(x)), [4, 4, 4])
+    np.testing.assert_array_equal(np.asarray(v), [2, 2, 2])
+    v.assign(np.full(3, 10, "float32"))  # changed outside: the graph reads it by reference
+    np.testing.assert_array_equal(np.asarray(bump(x)), [22, 22, 22])
+    assert bump.trace_count == 1
+
+
+def test_a_whole_training_step_compiles_and_matches_eager():
+    def make():
+        lk.utils.set_random_seed(1)
+        model = lk.Sequential([lk.layers.Input(shape=(5,)), lk.layers.Dense(8, activation="relu"),
+                               lk.layers.Dense(3)])
+        return model
+
+    def step_for(model):
+        def step(x, y):
+            with lk.GradientTape() as tape:
+                loss = ops.mean(ops.sparse_softmax_cross_entropy(y, model(x)))
+            for w, g in zip(model.trainable_weights, tape.gradient(loss, model.trainable_weights)):
+                w.assign_sub(0.1 * g)
+            return loss
+        return step
+
+    x, y = _rand(16, 5), np.random.default_rng(0).integers(0, 3, 16).astype("int32")
+    m_eager, m_graph = make(), make()
+    m_graph.set_weights(m_eager.get_weights())
+    eager_step, graph_step = step_for(m_eager), lk.function(step_for(m_graph))
+    for _ in range(5):
+        le = eager_step(lk.convert_to_tensor(x), lk.convert_to_tensor(y))
+        lg = graph_step(x, y)
+        np.testing.assert_allclose(float(lg), float(le), rtol=1e-5)
+    for a, b in zip(m_graph.get_weights(), m_eager.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert graph_step.trace_count == 1
+
+
+def test_retrace_per_shape_and_a_warning_when_it_keeps_happening():
+    f = lk.function(lambda x: x * 2.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(1, 7):
+            assert f(np.ones(n, "float32")).shape == (n,)
+    assert f.trace_count == 6
+    assert any("traced 5 times" in str(w.message) for w in caught)
+
+
+def test_reduce_retracing_and_input_signature_trace_once_for_all_shapes():
+    f = lk.function(lambda x: ops.sum(x * x, axis=-1), reduce_retracing=True)
+    for n in (2, 3, 4, 5):
+        np.testing.assert_allclose(np.asarray(f(np.ones((n, 3), "float32"))), np.full(n, 3.0))
+    assert f.trace_count == 2  # the first shape, then once with unknown dimensions
+    g = lk.function(lambda x: ops.mean(x, axis=0), input_signature=[lk.TensorSpec((None, 2), "float32")])
+    np.testing.assert_allclose(np.asarray(g(np.arange(8, dtype="float32").reshape(4, 2))), [3, 4])
+    np.testing.assert_allclose(np.asarray(g(np.ones((7, 2), "float32"))), [1, 1])
+    assert g.trace_count == 1
+    with pytest.raises(ValueError, match="do not match its input_signature"):
+        g(np.ones((3, 3), "float32"))
+
+
+def test_python_control_flow_unrolls_and_python_arguments_are_part_of_the_signature():
+    @lk.function
+    def power(x, n):
+        y = x
+        for _ in range(n - 1):
+            y = y * x
+        return y
+    x = np.full(2, 2.0, "float32")
+    assert np.asarray(power(x, 3)).tolist() == [8, 8] and np.asarray(power(x, 4)).tolist() == [16, 16]
+    assert power.trace_count == 2 and power.get_graph(x, 4).kernel_counts() == {"fused_elementwise": 1}
+
+
+def test_data_dependent_python_branch_is_explained():
+    @lk.function
+    def f(x):
+        if ops.sum(x) > 0:
+            return x
+        return -x
+    with pytest.raises(TypeError, match="symbolic tensor has no value.*ops.cond"):
+        f(np.ones(2, "float32"))
+
+
+def test_passes_fold_constants_remove_dead_code_and_merge_common_subexpressions():
+    c = lk.convert_to_tensor(np.arange(3, dtype="float32"))
+
+    @lk.function
+    def f(x):
+        folded = ops.exp(c) * 2.0  # constants only: computed at trace time
+        unused = ops.matmul(x[None], x[:, None])  # never returned: removed
+        a, b = ops.tanh(x), ops.tanh(x)  # one tanh
+        return a + b + folded
+
+    x = np.ones(3, "float32")
+    counts = f.get_graph(x).kernel_counts()
+    assert counts == {"fused_elementwise": 1}
+    concrete = f.get_concrete_function(x)
+    assert concrete.traced_graph.kernel_counts() == {"tanh": 2, "add": 2} and concrete.kernel_count() == 1
+    np.testing.assert_allclose(np.asarray(f(x)), 2 * np.tanh(1.0) + np.exp(np.arange(3)) * 2, rtol=1e-6)
+    assert "fuses: tanh -> add" in concrete.report()
+
+
+def test_method_decorator_traces_per_instance():
+    class Scaler:
+        def __init__(self, k):
+            self.k = k
+
+        @lk.function
+        def __call__(self, x):
+            return x * self.k
+    a, b = Scaler(2.0), Scaler(3.0)
+    x = np.ones(2, "float32")
+    assert np.asarray(a(x)).tolist() == [2, 2] and np.asarray(b(x)).tolist() == [3, 3]
+
+
+def test_dead_code_elimination_keeps_only_what_outputs_and_updates_need():
+    from layerkit.graph.ir import Graph, Node
+    from layerkit.graph.passes import dead_code_elimination
+    g = Graph()
+    x = g.new_value("input", (2,), "float32")
+    g.inputs = [x]
+    live, dead, upd = (g.new_value("node", (2,), "float32") for _ in range(3))
+    g.nodes = [Node(ops.REGISTRY["exp"], [x], {}, live), Node(ops.REGISTRY["tanh"], [x], {}, dead),
+               Node(ops.REGISTRY["negative"], [x], {}, upd)]
+    g.outputs = [live]
+    g.updates = [(lk.Variable(np.zeros(2, "float32")), upd)]
+    assert [n.op.name for n in dead_code_elimination(g).nodes] == ["exp", "negative"]
