@@ -26,6 +26,7 @@ class Tracer:
     def __init__(self):
         self.current = {}  # id(variable) -> value it holds after an assign in this trace
         self.updates = {}  # id(variable) -> (variable, final value), in first-assign order
+        self.order = []  # symbolic results in the order the function computed them
 
     def read(self, x):
         return self.current.get(id(x), x) if _is_variable(x) else x
@@ -35,6 +36,7 @@ class Tracer:
         if any(isinstance(x, SymbolicTensor) or _is_variable(x) for x in inputs):
             shape, dtype = op.infer(*inputs, **attrs)
             out = SymbolicTensor(shape, dtype, op=op, inputs=inputs, attrs=attrs)
+            self.order.append(out)
         else:
             out = Tensor(op.forward(*[x._data for x in inputs], **attrs))
         for r in RECORDERS:
@@ -64,12 +66,15 @@ def trace(fn, args, kwargs, placeholders):
         outputs = fn(*args, **kwargs)
     finally:
         TRACE.tracer = previous
-    return build_graph(outputs, list(placeholders.values()), tracer.updates.values())
+    return build_graph(outputs, list(placeholders.values()), tracer.updates.values(), tracer.order)
 
 
-def build_graph(outputs, placeholders, updates):
+def build_graph(outputs, placeholders, updates, order=None):
     """The Graph computing `outputs` and `updates` from `placeholders`, captured variables and
-    constants, in topological order (an iterative walk, so deep graphs do not hit recursion)."""
+    constants. Nodes keep the order the function computed them in (`order`, a topological order
+    that keeps independent computations where the program put them, which fusion relies on);
+    only what the results and updates need is kept (an iterative walk: deep graphs cannot hit
+    the recursion limit)."""
     g = Graph()
     vid = {}
     for p in placeholders:
@@ -91,6 +96,16 @@ def build_graph(outputs, placeholders, updates):
 
     roots = [t for t in tree.flatten(outputs) if isinstance(t, (Tensor, SymbolicTensor))]
     roots += [value for _, value in updates]
+    if order is not None:
+        # reachable set first, then emit in the program's order
+        needed, stack = set(), list(roots)
+        while stack:
+            t = stack.pop()
+            if id(t) in needed or not isinstance(t, SymbolicTensor) or t.op is None:
+                continue
+            needed.add(id(t))
+            stack.extend(t.inputs)
+        roots = [t for t in order if id(t) in needed] + roots
     for root in roots:
         stack = [(root, False)]
         while stack:
