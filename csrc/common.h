@@ -101,7 +101,7 @@ nb::object new_array(const std::vector<size_t>& shape, T** data) {
 }
 
 // Loops shorter than this run on one thread: starting the OpenMP team costs more than it saves.
-constexpr int64_t kParallelGrain = 1 << 15;
+constexpr int64_t kParallelGrain = 1 << 16;
 
 // The GIL is released around kernels with at least this much work; for tiny ones the release and
 // re-acquire (~0.1 us) would cost more than another Python thread could gain.
