@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include "common.h"
+#include "elementwise_ops.h"
 
 namespace layerkit::core {
 namespace {
@@ -60,9 +61,55 @@ nb::object matmul_kernel(Array a, Array b, bool ta, bool tb) {
   return nb::none();
 }
 
+// y = act(x @ op(w) + bias): the bias is written into y first and the GEMM accumulates onto it
+// (beta = 1), then the activation runs over y while it is still in cache. x is (M, K); w is
+// (K, N), or (N, K) when tw; bias is (N,); act is an elementwise op code or -1 for none.
+template <class T>
+void linear_typed(const T* x, const T* w, const T* bias, T* y, int64_t M, int64_t N, int64_t K, bool tw, int act) {
+  for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, bias, N * sizeof(T));
+  if (K > 0) {
+    if constexpr (std::is_same_v<T, float>)
+      scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, tw ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
+                        (blasint)K, 1.0f, x, (blasint)K, w, (blasint)(tw ? K : N), 1.0f, y, (blasint)N);
+    else
+      scipy_cblas_dgemm(CblasRowMajor, CblasNoTrans, tw ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
+                        (blasint)K, 1.0, x, (blasint)K, w, (blasint)(tw ? K : N), 1.0, y, (blasint)N);
+  }
+  if (act < 0) return;
+  const U op = static_cast<U>(act);
+  const int64_t n = M * N;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<T>(op, y[i]);
+}
+
+nb::object linear_kernel(Array x, Array w, Array bias, bool tw, int act) {
+  const char* name = "linear";
+  if (x.ndim() != 2 || w.ndim() != 2 || bias.ndim() != 1) throw nb::value_error("linear: expected x (M, K), w 2-D, bias 1-D");
+  DType dt = dtype_of(x.dtype(), name);
+  if (dt != dtype_of(w.dtype(), name) || dt != dtype_of(bias.dtype(), name))
+    throw nb::type_error("linear: x, w and bias must share a dtype");
+  const int64_t M = x.shape(0), K = x.shape(1);
+  const int64_t Kw = tw ? w.shape(1) : w.shape(0), N = tw ? w.shape(0) : w.shape(1);
+  if (K != Kw || (int64_t)bias.shape(0) != N) throw nb::value_error("linear: operand shapes do not match");
+  if (act != -1 && (act < 0 || act > (int)U::Reciprocal)) throw nb::value_error("linear: unknown activation code");
+  LK_DISPATCH_FLOAT(dt, name, {
+    T* y;
+    auto out = new_array<T>({(size_t)M, (size_t)N}, &y);
+    {
+      NoGil nogil((size_t)(M * N * std::max<int64_t>(K, 1)));
+      linear_typed<T>(static_cast<const T*>(x.data()), static_cast<const T*>(w.data()),
+                      static_cast<const T*>(bias.data()), y, M, N, K, tw, act);
+    }
+    return out;
+  });
+  return nb::none();
+}
+
 }  // namespace
 
 void bind_matmul(nb::module_& m) {
+  def_kernel(m, "linear", &linear_kernel, nb::arg("x"), nb::arg("w"), nb::arg("bias"), nb::arg("transpose_w"),
+             nb::arg("activation"));
   def_kernel(m, "matmul", &matmul_kernel, nb::arg("a"), nb::arg("b"), nb::arg("transpose_a") = false,
              nb::arg("transpose_b") = false);
 }

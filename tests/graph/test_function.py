@@ -210,3 +210,29 @@ def test_dead_code_elimination_keeps_only_what_outputs_and_updates_need():
     g.outputs = [live]
     g.updates = [(lk.Variable(np.zeros(2, "float32")), upd)]
     assert [n.op.name for n in dead_code_elimination(g).nodes] == ["exp", "negative"]
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", [(6, 5), (2, 3, 5)])
+def test_dense_layers_compile_to_linear_kernels_with_the_eager_result(activation, shape):
+    layer = lk.layers.Dense(4, activation=activation)
+    f = lk.function(lambda x: layer(x))
+    x = _rand(*shape)
+    np.testing.assert_allclose(np.asarray(f(x)), np.asarray(layer(x)), rtol=1e-6, atol=1e-6)
+    assert f.get_graph(x).kernel_counts() == {"linear": 1}
+
+
+def test_training_keeps_the_pre_activation_and_fuses_only_the_bias():
+    layer = lk.layers.Dense(4, activation="relu")
+    x = _rand(6, 5)
+    layer(x)
+
+    def grads(x):
+        with lk.GradientTape() as tape:
+            y = ops.sum(ops.square(layer(x)))
+        return tape.gradient(y, layer.trainable_weights)
+    f = lk.function(grads)
+    for a, b in zip(f(x), grads(lk.convert_to_tensor(x))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    linear = [n for n in f.get_graph(x).nodes if n.op.name == "linear"]
+    assert len(linear) == 1 and linear[0].attrs["activation"] == -1
