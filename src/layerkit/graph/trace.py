@@ -43,6 +43,11 @@ class Tracer:
             r.record(op, inputs, attrs, out)
         return out
 
+    def while_loop(self, cond, body, loop_vars, maximum_iterations):
+        from layerkit.graph.control_flow import while_loop
+
+        return while_loop(self, cond, body, loop_vars, maximum_iterations)
+
     def assign(self, variable, value):
         value = self.read(value)
         if not isinstance(value, (SymbolicTensor, Tensor)):
@@ -69,12 +74,17 @@ def trace(fn, args, kwargs, placeholders):
     return build_graph(outputs, list(placeholders.values()), tracer.updates.values(), tracer.order)
 
 
-def build_graph(outputs, placeholders, updates, order=None):
+def build_graph(outputs, placeholders, updates, order=None, allow_free=False):
     """The Graph computing `outputs` and `updates` from `placeholders`, captured variables and
     constants. Nodes keep the order the function computed them in (`order`, a topological order
     that keeps independent computations where the program put them, which fusion relies on);
     only what the results and updates need is kept (an iterative walk: deep graphs cannot hit
-    the recursion limit)."""
+    the recursion limit).
+
+    With `allow_free` (a loop body), symbolic tensors the function read from an enclosing trace
+    become extra inputs after the placeholders, and the result is (Graph, outputs, free list)."""
+    inner = {id(t) for t in order} if (allow_free and order is not None) else None
+    free = []
     g = Graph()
     vid = {}
     for p in placeholders:
@@ -84,6 +94,11 @@ def build_graph(outputs, placeholders, updates, order=None):
 
     def value_of(t):
         if id(t) in vid:
+            return vid[id(t)]
+        if isinstance(t, SymbolicTensor) and inner is not None:
+            vid[id(t)] = g.new_value("input", t.shape, t.dtype)
+            g.inputs.append(vid[id(t)])
+            free.append(t)
             return vid[id(t)]
         if isinstance(t, SymbolicTensor):
             raise ValueError(f"The traced function's result depends on a symbolic tensor {t!r} that is not one of "
@@ -101,7 +116,8 @@ def build_graph(outputs, placeholders, updates, order=None):
         needed, stack = set(), list(roots)
         while stack:
             t = stack.pop()
-            if id(t) in needed or not isinstance(t, SymbolicTensor) or t.op is None:
+            if id(t) in needed or not isinstance(t, SymbolicTensor) or t.op is None or (
+                    inner is not None and id(t) not in inner):
                 continue
             needed.add(id(t))
             stack.extend(t.inputs)
@@ -112,7 +128,7 @@ def build_graph(outputs, placeholders, updates, order=None):
             t, expanded = stack.pop()
             if id(t) in vid:
                 continue
-            if not isinstance(t, SymbolicTensor) or t.op is None:
+            if not isinstance(t, SymbolicTensor) or t.op is None or (inner is not None and id(t) not in inner):
                 value_of(t)
                 continue
             if expanded:
@@ -128,7 +144,7 @@ def build_graph(outputs, placeholders, updates, order=None):
                     stack.append((x, False))
     g.outputs = [value_of(t) for t in tree.flatten(outputs) if isinstance(t, (Tensor, SymbolicTensor))]
     g.updates = [(var, value_of(value)) for var, value in updates]
-    return g, outputs
+    return (g, outputs, free) if allow_free else (g, outputs)
 
 
 def placeholder_for(x, relax=False):

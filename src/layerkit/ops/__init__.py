@@ -27,6 +27,7 @@ from layerkit.ops.nn import (
     log_sigmoid, log_softmax, one_hot, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
     sparse_categorical_crossentropy, sparse_softmax_cross_entropy, swish, tanh,
 )
+from layerkit.ops.control_flow import cond, fori_loop, scan, while_loop
 from layerkit.ops.convolution import (
     average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv,
 )

@@ -1,0 +1,122 @@
+"""Control flow as ops: cond, while_loop, scan, fori_loop, with `keras.ops` signatures.
+
+Eagerly they are Python control flow on concrete values, and gradients flow through every
+iteration the tape saw. Inside a traced function (`lk.function`):
+- `cond` on a symbolic predicate computes both branches and selects the results elementwise
+  (both must return the same structure of shapes and dtypes, and must not assign variables);
+- `scan` and `fori_loop` with static trip counts unroll into the graph, so they differentiate
+  like straight-line code;
+- `while_loop` with a symbolic condition becomes one loop node running traced cond/body
+  subgraphs until the condition fails. Its trip count depends on data, so it is not
+  reverse-differentiable (use scan or fori_loop with static bounds when you need gradients).
+"""
+from layerkit.ops import core as C
+from layerkit.ops import elementwise as E
+from layerkit.ops import layout as S
+from layerkit.ops.primitive import TRACE
+from layerkit.ops.tensor import SymbolicTensor, Tensor
+from layerkit.utils import tree
+
+
+def _is_symbolic(x):
+    return isinstance(x, SymbolicTensor) or (TRACE.tracer is not None and isinstance(x, Tensor)
+                                             and x.__class__ is not Tensor)
+
+
+def _concrete_bool(op_name, value):
+    if isinstance(value, SymbolicTensor):
+        raise TypeError(f"{op_name}: the predicate is symbolic here; this use needs a concrete value.")
+    value = C.convert_to_tensor(value)
+    if value.size != 1:
+        raise ValueError(f"{op_name}: the predicate must be a scalar, received shape {value.shape}.")
+    return bool(value)
+
+
+def cond(pred, true_fn, false_fn):
+    """`true_fn()` if `pred` else `false_fn()`."""
+    if not _is_symbolic(pred):
+        return true_fn() if _concrete_bool("cond", pred) else false_fn()
+    tracer = TRACE.tracer
+    before = dict(tracer.current) if tracer is not None else None
+    t, f = true_fn(), false_fn()
+    if tracer is not None and tracer.current != before:
+        raise ValueError("cond: branches that assign variables are not supported inside traced functions (both "
+                         "branches run there); assign the selected value after the cond instead.")
+    t_flat, f_flat = tree.flatten(t), tree.flatten(f)
+    if len(t_flat) != len(f_flat):
+        raise ValueError(f"cond: the branches return different structures ({len(t_flat)} vs {len(f_flat)} tensors).")
+    out = []
+    for a, b in zip(t_flat, f_flat):
+        a, b = C.convert_to_tensor(a), C.convert_to_tensor(b)
+        if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+            raise ValueError(f"cond: the branches return different tensors: shape {a.shape} {a.dtype} vs "
+                             f"{b.shape} {b.dtype}.")
+        out.append(E.where(pred, a, b))
+    return tree.pack_sequence_as(t, out)
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    """Repeats `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` holds (at most
+    `maximum_iterations` times); returns the final loop variables in their structure."""
+    single = not isinstance(loop_vars, (list, tuple))
+    vars_ = [loop_vars] if single else list(loop_vars)
+
+    def as_list(v):
+        return [v] if single else list(v)
+
+    symbolic = any(_is_symbolic(v) for v in tree.flatten(vars_))
+    if symbolic or _is_symbolic(cond(*vars_)):
+        if TRACE.tracer is None:
+            raise ValueError("while_loop: a loop on symbolic tensors can only run inside a traced function "
+                             "(lk.function); in a Functional model, run it inside a layer's call().")
+        out = TRACE.tracer.while_loop(cond, body, vars_, maximum_iterations)
+        return out[0] if single else type(loop_vars)(out)
+    i = 0
+    while (maximum_iterations is None or i < maximum_iterations) and _concrete_bool("while_loop", cond(*vars_)):
+        vars_ = as_list(body(*vars_))
+        i += 1
+    return vars_[0] if single else type(loop_vars)(vars_)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """`carry, y = f(carry, x)` over the leading axis of `xs` (or `length` times with x None);
+    returns the final carry and the stacked ys."""
+    xs_flat = tree.flatten(xs) if xs is not None else []
+    xs_flat = [C.convert_to_tensor(x) for x in xs_flat]
+    n = length
+    if xs_flat:
+        n = xs_flat[0].shape[0]
+        if n is None:
+            raise ValueError("scan: the length of `xs` must be known (static) to unroll the loop.")
+        for x in xs_flat:
+            if x.shape[0] != n:
+                raise ValueError(f"scan: every `xs` leaf needs the same leading size ({n}), received {x.shape}.")
+    if n is None:
+        raise ValueError("scan: pass `xs` or `length`.")
+    carry, ys = init, []
+    steps = range(n - 1, -1, -1) if reverse else range(n)
+    for i in steps:
+        x = tree.pack_sequence_as(xs, [x[i] for x in xs_flat]) if xs is not None else None
+        carry, y = f(carry, x)
+        ys.append(y)
+    if reverse:
+        ys = ys[::-1]
+    if not ys or ys[0] is None:
+        return carry, None
+    stacked = [S.stack(parts, axis=0) for parts in zip(*[tree.flatten(y) for y in ys])]
+    return carry, tree.pack_sequence_as(ys[0], stacked)
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """`val = body_fun(i, val)` for i in [lower, upper)."""
+    if _is_symbolic(lower) or _is_symbolic(upper):
+        def c(i, val):
+            return E.less(i, upper)
+
+        def b(i, val):
+            return E.add(i, 1), body_fun(i, val)
+        return while_loop(c, b, (C.convert_to_tensor(lower), init_val))[1]
+    val = init_val
+    for i in range(int(lower), int(upper)):
+        val = body_fun(i, val)
+    return val
