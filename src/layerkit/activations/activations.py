@@ -17,7 +17,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     Example:
 
     >>> relu([-10., -5., 0., 5., 10.], negative_slope=0.5, max_value=5.0, threshold=1.0)
-    [-5.5, -3., 0., 5., 5.]  # as in Keras
+    [-5.5, -3., -0.5, 5., 5.]  # as in Keras
 
     Args:
         x: input tensor.
@@ -32,7 +32,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         negative_part = ops.relu(ops.add(ops.negative(x), threshold)) if threshold != 0 else ops.relu(ops.negative(x))
     clip_max = max_value is not None
     if threshold != 0:
-        x = ops.where(ops.greater(x, threshold), x, ops.zeros_like(x))
+        x = ops.where(ops.greater(x, threshold), x, 0.0 if x.dtype in ('float32', 'float64') else 0)
     elif max_value == 6:
         x = ops.relu6(x)
         clip_max = False
@@ -128,22 +128,21 @@ def squareplus(x, b=4):
 def soft_shrink(x, threshold=0.5):
     """Soft shrink: `x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0."""
     x = C.to_float(x)
-    zero = ops.zeros_like(x)
     return ops.where(ops.greater(x, threshold), ops.subtract(x, threshold),
-                     ops.where(ops.less(x, -threshold), ops.add(x, threshold), zero))
+                     ops.where(ops.less(x, -threshold), ops.add(x, threshold), 0.0))
 
 
 def hard_shrink(x, threshold=0.5):
     """Hard shrink: `x` where `abs(x) > threshold`, else 0."""
     x = C.to_float(x)
-    return ops.where(ops.greater(ops.abs(x), threshold), x, ops.zeros_like(x))
+    return ops.where(ops.greater(ops.abs(x), threshold), x, 0.0)
 
 
 def sparse_plus(x):
     """SparsePlus: 0 for `x <= -1`, `(x + 1)**2 / 4` for `-1 < x < 1`, `x` for `x >= 1`."""
     x = C.to_float(x)
     middle = ops.multiply(ops.square(ops.add(ops.clip(x, -1.0, 1.0), 1.0)), 0.25)
-    return ops.where(ops.less_equal(x, -1.0), ops.zeros_like(x), ops.where(ops.less(x, 1.0), middle, x))
+    return ops.where(ops.less_equal(x, -1.0), 0.0, ops.where(ops.less(x, 1.0), middle, x))
 
 
 def silu(x):
@@ -213,7 +212,7 @@ def threshold(x, threshold, default_value):
         default_value: the value taken where `x <= threshold`.
     """
     x = C.to_float(x)
-    return ops.where(ops.greater(x, threshold), x, ops.full_like(x, default_value))
+    return ops.where(ops.greater(x, threshold), x, float(default_value))
 
 
 def sigmoid(x):
