@@ -1,0 +1,50 @@
+"""W7: peak resident memory of the W2 step with H=1024 over 200 steps, each framework in its own
+process (a fresh interpreter per measurement), in MiB; ratio to PyTorch."""
+import json
+import subprocess
+import sys
+import textwrap
+
+CHILD = {
+    "layerkit-function": """
+        import sys, resource
+        sys.argv = ["mlp_train.py", "1024"]
+        import numpy as np, layerkit as lk
+        src = open("mlp_train.py").read().split("for h in sizes:")[0]
+        exec(src)
+        step = layerkit_step(1024, True)
+        for _ in range(200):
+            step()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    """,
+    "pytorch-eager": """
+        import sys, resource
+        sys.argv = ["mlp_train.py", "1024"]
+        src = open("mlp_train.py").read().split("for h in sizes:")[0]
+        exec(src)
+        step = torch_step(1024)
+        for _ in range(200):
+            step()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    """,
+}
+
+results = {}
+for name, code in CHILD.items():
+    if name == "pytorch-eager":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            continue
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         cwd=sys.path[0] or ".")
+    if out.returncode:
+        print(out.stderr, file=sys.stderr)
+        continue
+    results[name] = float(out.stdout.strip().splitlines()[-1])
+for name, mib in results.items():
+    line = {"workload": "W7 peak RSS, W2 H=1024, 200 steps", "framework": name, "metric": "MiB", "value": round(mib, 1)}
+    if name != "pytorch-eager" and "pytorch-eager" in results:
+        line["ratio_vs"] = {"pytorch-eager": round(mib / results["pytorch-eager"], 3)}
+    print(json.dumps(line), flush=True)
+print("# ratio: layerkit MiB / PyTorch MiB (the target is <= 1)", flush=True)
