@@ -2,7 +2,9 @@
 supported dtype."""
 import numpy as np
 
-from layerkit.backend.dtypes import floatx, standardize_dtype
+from layerkit.backend.dtypes import SUPPORTED, floatx, standardize_dtype
+
+_SUPPORTED = frozenset(np.dtype(name) for name in SUPPORTED)
 
 
 def contiguous(a):
@@ -17,6 +19,8 @@ def contiguous(a):
 def as_array(value, dtype=None):
     """A contiguous numpy array of `value` in `dtype` (inferred as Keras does when None:
     Python and numpy floats become floatx, Python ints int32 unless they overflow)."""
+    if dtype is None and type(value) is np.ndarray and value.dtype in _SUPPORTED and value.flags.c_contiguous:
+        return value  # already what the core takes: the common case, kept cheap
     if dtype is not None:
         dtype = standardize_dtype(dtype)
         a = np.asarray(value, dtype=dtype)

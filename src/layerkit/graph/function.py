@@ -103,7 +103,9 @@ class Function:
         return tuple(parts)
 
     def get_concrete_function(self, *args, **kwargs):
-        args, kwargs, leaves, tensors = self._leaves(args, kwargs)
+        return self._lookup(*self._leaves(args, kwargs))
+
+    def _lookup(self, args, kwargs, leaves, tensors):
         if self.input_signature is not None:
             self._check_signature(tensors)
         relaxed = self._relaxed or self.input_signature is not None
@@ -139,9 +141,8 @@ class Function:
         return ConcreteFunction(self.name, graph, outputs)
 
     def __call__(self, *args, **kwargs):
-        concrete = self.get_concrete_function(*args, **kwargs)
-        _, _, _, tensors = self._leaves(args, kwargs)
-        return concrete(tensors)
+        args, kwargs, leaves, tensors = self._leaves(args, kwargs)
+        return self._lookup(args, kwargs, leaves, tensors)(tensors)
 
     def get_graph(self, *args, **kwargs):
         """The optimized graph for these arguments (printable; `.kernel_counts()`)."""
