@@ -9,9 +9,10 @@ from layerkit import random, config, utils, datasets
 from layerkit import activations, constraints, initializers, regularizers, layers, models
 from layerkit.models import Model, Sequential
 from layerkit.graph import TensorSpec, function
+from layerkit import debugging
 
 __all__ = [
     "ops", "random", "config", "utils", "datasets", "activations", "constraints", "initializers", "regularizers",
-    "layers", "models", "Model", "Sequential", "function", "TensorSpec", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
+    "layers", "models", "Model", "Sequential", "function", "TensorSpec", "debugging", "Operation", "Tensor", "SymbolicTensor", "KerasTensor", "Variable",
     "GradientTape", "convert_to_tensor", "from_dlpack",
 ]
