@@ -93,8 +93,9 @@ def get(identifier):
 
     Example:
 
-    >>> get("relu")(lk.ops.convert_to_tensor([-1.0, 2.0]))
-    [0., 2.]
+    >>> import layerkit as lk
+    >>> get("relu")(lk.ops.convert_to_tensor([-1.0, 2.0])).numpy().tolist()
+    [0.0, 2.0]
     """
     if identifier is None:
         return linear

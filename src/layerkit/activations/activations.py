@@ -16,8 +16,9 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
     Example:
 
-    >>> relu([-10., -5., 0., 5., 10.], negative_slope=0.5, max_value=5.0, threshold=1.0)
-    [-5.5, -3., -0.5, 5., 5.]  # as in Keras
+    >>> import numpy as np
+    >>> np.asarray(relu([-10., -5., 0., 5., 10.], negative_slope=0.5, max_value=5.0, threshold=1.0)).tolist()
+    [-5.5, -3.0, -0.5, 5.0, 5.0]
 
     Args:
         x: input tensor.

@@ -106,7 +106,8 @@ def get(identifier):
 
     >>> get("he_normal")
     HeNormal(seed=None, input_axes=None, output_axes=None)
-    >>> get({"class_name": "Constant", "config": {"value": 3.0}})(shape=(2,))
+    >>> get({"class_name": "Constant", "config": {"value": 3.0}})(shape=(2,)).numpy().tolist()
+    [3.0, 3.0]
     """
     if isinstance(identifier, (Tensor, np.ndarray, np.generic)):
         return _tensor_initializer(identifier)

@@ -48,8 +48,10 @@ class Initializer:
 
         Example:
 
+        >>> from layerkit.initializers import RandomUniform
         >>> initializer = RandomUniform(-1, 1)
-        >>> initializer = RandomUniform.from_config(initializer.get_config())
+        >>> RandomUniform.from_config(initializer.get_config()).get_config() == initializer.get_config()
+        True
         """
         return cls(**config)
 

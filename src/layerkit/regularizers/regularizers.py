@@ -72,7 +72,8 @@ class L1L2(Regularizer):
 
     Example:
 
-    >>> L1L2(l1=0.01, l2=0.01)(lk.ops.ones((2, 2)))  # 0.04 + 0.04
+    >>> import layerkit as lk
+    >>> round(float(L1L2(l1=0.01, l2=0.01)(lk.ops.ones((2, 2)))), 6)  # 0.04 + 0.04
     0.08
 
     Args:
@@ -148,7 +149,9 @@ class OrthogonalRegularizer(Regularizer):
 
     Example:
 
-    >>> OrthogonalRegularizer(factor=0.5)(lk.ops.convert_to_tensor([[1., 0.], [1., 1.]]))
+    >>> import layerkit as lk
+    >>> round(float(OrthogonalRegularizer(factor=0.5)(lk.ops.convert_to_tensor([[1., 0.], [1., 1.]]))), 4)
+    0.3536
 
     Args:
         factor: regularization factor, a non-negative float.
