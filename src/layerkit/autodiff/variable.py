@@ -28,7 +28,13 @@ class Variable(Tensor):
         if callable(initializer):
             if shape is None:
                 raise ValueError("Variable: `shape` is required when `initializer` is a callable.")
-            value = initializer(tuple(shape), standardize_dtype(dtype))
+            # a variable made while a function is traced (a layer built on its first call) still
+            # gets a concrete initial value now: initializers run eagerly
+            previous, TRACE.tracer = TRACE.tracer, None
+            try:
+                value = initializer(tuple(shape), standardize_dtype(dtype))
+            finally:
+                TRACE.tracer = previous
         else:
             value = initializer
         data = as_array(np.asarray(value) if isinstance(value, Tensor) else value, dtype)

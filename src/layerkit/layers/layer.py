@@ -386,7 +386,10 @@ class Layer(Operation):
             outputs = Node.record(self, args, call_kwargs, outputs)
         elif self.activity_regularizer is not None and not symbolic:
             for o in tree.flatten(outputs):
-                self.add_loss(self.activity_regularizer(o))
+                loss = self.activity_regularizer(o)
+                if o.ndim > 0:  # a mean over the batch, as in Keras 3
+                    loss = loss / o.shape[0]
+                self.add_loss(loss)
         return outputs
 
     def _maybe_build(self, args, kwargs):
@@ -449,12 +452,19 @@ class Layer(Operation):
         it — the arguments the constructor received, when they are plain values.
         """
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # emitted here, as Keras does
+            from layerkit import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if not _is_default(self, "get_config"):
             return config
         args, kwargs = self.__dict__.get("_auto_config", ((), {}))
-        params = [p for p in _signature(type(self), "__init__").parameters.values()
-                  if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        extra = dict(zip([p.name for p in params], args))
+        sig = _signature(type(self), "__init__").parameters
+        params = [p for p in sig.values() if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        # every constructor argument, defaults included (as Keras's auto-config does)
+        extra = {p.name: p.default for p in sig.values() if p.name != "self" and p.default is not inspect.Parameter.empty
+                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in config}
+        extra.update(zip([p.name for p in params], args))
         extra.update(kwargs)
         for k, v in extra.items():
             if not _is_plain(v):

@@ -63,28 +63,52 @@ def reshape(x, newshape):
         raise
 
 
-def expand_dims(x, axis):
-    x = C.convert_to_tensor(x)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    nd = x.ndim + len(axes)
-    axes = sorted(C.normalize_axis("expand_dims", a, nd) for a in axes)
+def _expand_spec(x, axes):
     shape = list(x.shape)
     for a in axes:
         shape.insert(a, 1)
-    return reshape(x, shape)
+    return tuple(shape), x.dtype
+
+
+def _squeeze_spec(x, axes):
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+
+
+# Own primitives (views, like reshape) rather than reshapes: they need no other sizes, so they
+# work on symbolic tensors with several unknown dimensions.
+EXPAND_DIMS = register(
+    "expand_dims", forward=lambda x, axes: np.expand_dims(x, axes), infer=_expand_spec,
+    grad=lambda ctx, g: (apply(SQUEEZE, g, axes=ctx.attrs["axes"]),), view=True)
+SQUEEZE = register(
+    "squeeze", forward=lambda x, axes: np.squeeze(x, axes), infer=_squeeze_spec,
+    grad=lambda ctx, g: (apply(EXPAND_DIMS, g, axes=ctx.attrs["axes"]),), view=True)
+
+
+def expand_dims(x, axis):
+    """Inserts axes of size 1 at `axis` (an int or a tuple, positions in the result)."""
+    x = C.convert_to_tensor(x)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    nd = x.ndim + len(axes)
+    axes = tuple(sorted(C.normalize_axis("expand_dims", a, nd) for a in axes))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"expand_dims: repeated axis in {axis!r}.")
+    return apply(EXPAND_DIMS, x, axes=axes)
 
 
 def squeeze(x, axis=None):
+    """Removes axes of size 1 (all of them when `axis` is None)."""
     x = C.convert_to_tensor(x)
     if axis is None:
-        axes = [i for i, d in enumerate(x.shape) if d == 1]
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
         axes = C.normalize_axes("squeeze", axis, x.ndim)
         for a in axes:
-            if x.shape[a] != 1:
+            if x.shape[a] is not None and x.shape[a] != 1:
                 raise ValueError(f"squeeze: cannot squeeze axis {a} of a tensor of shape {C.shape_str(x.shape)}: "
                                  f"its size is {x.shape[a]}, not 1.")
-    return reshape(x, [d for i, d in enumerate(x.shape) if i not in axes])
+    if not axes:
+        return _unchanged(x)
+    return apply(SQUEEZE, x, axes=tuple(axes))
 
 
 def ravel(x):

@@ -12,8 +12,10 @@ _NAME_LOCK = threading.Lock()
 
 
 def to_snake_case(name):
+    """Keras's rule: "Conv2D" -> "conv2d", "BatchNormalization" -> "batch_normalization"."""
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix):

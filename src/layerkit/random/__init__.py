@@ -1,55 +1,101 @@
-"""Random tensors with explicit, reproducible seeds.
+"""Random tensors with explicit, reproducible seeds — the same in eager and in compiled code.
 
-Every function takes `seed`: an int (the same int gives the same values every time), a
-`SeedGenerator` (each call draws a new seed from it, so repeated calls differ but a whole program
-is reproducible), or None (a seed drawn from the global generator, which
-`layerkit.utils.set_random_seed` resets). Values come from NumPy's Philox counter-based
-generator, one stream per seed.
+Every function takes `seed`:
+- an int: the same values every time;
+- a `SeedGenerator`: new values on every call, reproducibly; its state is a Variable, so a
+  compiled function (`lk.function`) draws new values on every run too, instead of baking one
+  sample into the graph;
+- None: the global SeedGenerator, which `layerkit.utils.set_random_seed` resets.
+
+Every draw is one primitive (`random`) whose value depends only on (key, counter): NumPy's
+Philox generator seeded from both. The eager call and the compiled graph run that same primitive.
 """
 import numpy as np
 
+from layerkit.autodiff.variable import Variable
 from layerkit.backend import floatx, standardize_dtype
 from layerkit.ops import core as C
 from layerkit.ops import elementwise as E
+from layerkit.ops.primitive import TRACE, apply, register
 from layerkit.ops.tensor import Tensor
 
 
 class SeedGenerator:
-    """A stateful source of seeds: each `next()` returns a new one, deterministically from `seed`."""
+    """A stateful source of randomness: `seed` fixes the sequence, each draw advances it.
+
+    Its `state` is a non-trainable int64 Variable (the number of draws so far).
+    """
 
     def __init__(self, seed=None, name=None):
         self.name = name
-        self.initial_seed = int(seed) if seed is not None else int(_global_rng().integers(0, 2**31 - 1))
-        self._counter = 0
+        self.initial_seed = int(seed) if seed is not None else int(_GLOBAL_RNG[0].integers(0, 2**31 - 1))
+        previous, TRACE.tracer = TRACE.tracer, None  # the state exists eagerly, even when made while tracing
+        try:
+            self.state = Variable(np.zeros((), "int64"), trainable=False, name=f"{name or 'seed_generator'}_state")
+        finally:
+            TRACE.tracer = previous
 
     def next(self):
-        s = np.random.SeedSequence([self.initial_seed, self._counter]).generate_state(1)[0]
-        self._counter += 1
-        return int(s)
+        """An int seed for one draw (eager), advancing the state."""
+        s = int(np.random.SeedSequence([self.initial_seed, int(np.asarray(self.state))]).generate_state(1)[0])
+        self.state.assign_add(np.int64(1))
+        return s
 
     def get_config(self):
         return {"seed": self.initial_seed, "name": self.name}
 
 
-_GLOBAL = [np.random.default_rng()]
-
-
-def _global_rng():
-    return _GLOBAL[0]
+_GLOBAL_RNG = [np.random.default_rng()]
+_GLOBAL_GEN = []
 
 
 def _set_global_seed(seed):
-    _GLOBAL[0] = np.random.default_rng(seed)
+    _GLOBAL_RNG[0] = np.random.default_rng(seed)
+    _GLOBAL_GEN[:] = [SeedGenerator(int(_GLOBAL_RNG[0].integers(0, 2**31 - 1)), name="global_seed_generator")]
 
 
-def _rng(seed):
+def _global_generator():
+    if not _GLOBAL_GEN:
+        _GLOBAL_GEN.append(SeedGenerator(name="global_seed_generator"))
+    return _GLOBAL_GEN[0]
+
+
+def _sample(counter, key, dist, shape, dtype, a, b):
+    rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([key, int(counter)])))
+    if dist == "uniform":
+        out = rng.uniform(a, b, shape)
+    elif dist == "normal":
+        out = rng.normal(a, b, shape)
+    elif dist == "truncated_normal":  # redrawn until within two standard deviations
+        out = rng.standard_normal(shape)
+        bad = np.abs(out) > 2
+        while bad.any():
+            out[bad] = rng.standard_normal(int(bad.sum()))
+            bad = np.abs(out) > 2
+        out = out * b + a
+    elif dist == "randint":
+        out = rng.integers(a, b, shape)
+    else:  # "permutation"
+        out = rng.permutation(shape[0])
+    return np.array(out, dtype=dtype)  # (a 0-d draw stays 0-d)
+
+
+RANDOM = register("random", forward=_sample, infer=lambda counter, key, dist, shape, dtype, a, b: (shape, dtype),
+                  grad=None)
+
+
+def _draw(seed, dist, shape, dtype, a=0.0, b=1.0):
+    """One draw of `dist` by the `random` primitive; advances a SeedGenerator's state."""
+    if seed is None:
+        seed = _global_generator()
     if isinstance(seed, SeedGenerator):
-        seed = seed.next()
-    elif seed is None:
-        seed = int(_global_rng().integers(0, 2**63 - 1))
-    elif not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, a SeedGenerator or None, received {type(seed).__name__}.")
-    return np.random.Generator(np.random.Philox(int(seed)))
+        out = apply(RANDOM, seed.state, key=seed.initial_seed, dist=dist, shape=shape, dtype=dtype, a=a, b=b)
+        seed.state.assign_add(np.int64(1))
+        return out
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"random: `seed` must be an int, a SeedGenerator or None, received {type(seed).__name__}.")
+    counter = Tensor(np.zeros((), "int64"))
+    return apply(RANDOM, counter, key=int(seed), dist=dist, shape=shape, dtype=dtype, a=a, b=b)
 
 
 def _float_dtype(dtype, fn):
@@ -64,49 +110,43 @@ def _shape(shape):
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    dtype = _float_dtype(dtype, "normal")
-    return Tensor(_rng(seed).normal(mean, stddev, _shape(shape)).astype(dtype))
+    return _draw(seed, "normal", _shape(shape), _float_dtype(dtype, "normal"), float(mean), float(stddev))
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    dtype = _float_dtype(dtype, "uniform")
-    return Tensor(_rng(seed).uniform(minval, maxval, _shape(shape)).astype(dtype))
+    return _draw(seed, "uniform", _shape(shape), _float_dtype(dtype, "uniform"), float(minval), float(maxval))
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal values, redrawn until they lie within two standard deviations of the mean."""
-    dtype = _float_dtype(dtype, "truncated_normal")
-    rng = _rng(seed)
-    shape = _shape(shape)
-    out = rng.standard_normal(shape)
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return Tensor((out * stddev + mean).astype(dtype))
+    return _draw(seed, "truncated_normal", _shape(shape), _float_dtype(dtype, "truncated_normal"), float(mean),
+                 float(stddev))
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
     dtype = standardize_dtype(dtype)
-    return Tensor(_rng(seed).integers(minval, maxval, _shape(shape)).astype(dtype))
+    if dtype not in ("int32", "int64"):
+        raise ValueError(f"random.randint: `dtype` must be an int dtype, received {dtype!r}.")
+    return _draw(seed, "randint", _shape(shape), dtype, int(minval), int(maxval))
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):
-    """Samples class indices from each row of `logits` (batch, classes)."""
+    """Samples class indices from each row of `logits` (batch, classes) (eager only)."""
     logits = np.asarray(C.convert_to_tensor(logits), dtype=np.float64)
     p = np.exp(logits - logits.max(axis=-1, keepdims=True))
     p /= p.sum(axis=-1, keepdims=True)
-    rng = _rng(seed)
-    out = np.stack([rng.choice(p.shape[-1], size=num_samples, p=row) for row in p])
+    u = np.asarray(uniform((p.shape[0], num_samples), dtype="float64", seed=seed))
+    out = (u[:, :, None] > np.cumsum(p, axis=-1)[:, None, :-1]).sum(axis=-1)
     return Tensor(out.astype(standardize_dtype(dtype)))
 
 
 def shuffle(x, axis=0, seed=None):
     """`x` with its slices along `axis` permuted."""
     x = C.convert_to_tensor(x)
-    perm = _rng(seed).permutation(x.shape[axis]).astype("int64")
     from layerkit.ops.layout import take
-    return take(x, Tensor(perm), axis=axis)
+
+    perm = _draw(seed, "permutation", (x.shape[axis],), "int64")
+    return take(x, perm, axis=axis)
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):
@@ -117,5 +157,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     if rate == 0:
         return x
     shape = x.shape if noise_shape is None else tuple(d if d is not None else s for d, s in zip(noise_shape, x.shape))
-    keep = Tensor(((_rng(seed).random(shape) >= rate) / (1 - rate)).astype(x.dtype))
-    return E.multiply(x, keep)
+    if None in shape:
+        raise ValueError(f"random.dropout: the noise shape must be known, received {shape}.")
+    keep = E.greater_equal(uniform(shape, dtype=x.dtype, seed=seed), rate)
+    return E.where(keep, E.multiply(x, 1.0 / (1.0 - rate)), 0.0)

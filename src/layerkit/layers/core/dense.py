@@ -90,6 +90,4 @@ class Dense(Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": None,
         })
-        if self.activity_regularizer is not None:
-            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config

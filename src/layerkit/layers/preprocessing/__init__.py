@@ -1,0 +1,4 @@
+"""Preprocessing layers that run inside a model: Rescaling."""
+from layerkit.layers.preprocessing.rescaling import Rescaling
+
+__all__ = ["Rescaling"]
