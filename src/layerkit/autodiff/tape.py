@@ -1,5 +1,6 @@
 """GradientTape: eager reverse-mode automatic differentiation over recorded primitives."""
 from layerkit.ops import add, ones_like, zeros_like
+from layerkit.ops.layout import SliceGrad, scatter_slices
 from layerkit.ops.primitive import RECORDERS
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 from layerkit.autodiff.variable import Variable
@@ -139,22 +140,35 @@ class GradientTape:
         self._stop()  # the backward pass is recorded by outer tapes only
         try:
             grads = {}
+            sliced = {}  # id(tensor) -> SliceGrads not yet written into one dense gradient
+
+            def total(tid):
+                g, parts = grads.get(tid), sliced.pop(tid, None)
+                if parts:
+                    dense = scatter_slices(parts)
+                    g = grads[tid] = dense if g is None else add(g, dense)
+                return g
+
             for t, u in zip(targets, ups):
                 g = u if u is not None else ones_like(t)
                 grads[id(t)] = g if id(t) not in grads else add(grads[id(t)], g)
             # reverse recording order is reverse topological: a gradient is complete before use
             for node in reversed(self._nodes):
-                g = grads.get(id(node.output))
+                g = total(id(node.output))
                 if g is None:
                     continue
                 node.check_versions()
                 for x, need, gx in zip(node.inputs, node._needs, node.op.grad(node, g)):
-                    if need and gx is not None:
+                    if not need or gx is None:
+                        continue
+                    if isinstance(gx, SliceGrad):
+                        sliced.setdefault(id(x), []).append(gx)
+                    else:
                         prev = grads.get(id(x))
                         grads[id(x)] = gx if prev is None else add(prev, gx)
             result = []
             for s in src_leaves:
-                g = grads.get(id(s))
+                g = total(id(s))
                 if g is None and unconnected_gradients == "zero":
                     g = zeros_like(s)
                 result.append(g)

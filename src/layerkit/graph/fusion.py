@@ -30,6 +30,8 @@ MAX_OPERANDS = 16  # csrc/fused.cpp kMaxOperands: outputs + inputs of one group
 
 
 def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops):
+    if None in shape:  # traced with unknown sizes: the group's shape is its inputs' broadcast
+        shape = np.broadcast_shapes(*[x.shape for x in inputs])
     return core.fused_elementwise(code, immediates, list(inputs), list(shape), list(out_bool), DTYPE_CODES[dtype],
                                   n_regs)
 

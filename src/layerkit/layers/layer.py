@@ -360,9 +360,10 @@ class Layer(Operation):
             masks = tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
             if any(m is not None for m in tree.flatten(masks)):
                 kwargs["mask"] = masks
+        check_input_spec(self, inputs)  # before build, as Keras: a wrong rank never reaches build()
         if not self.built:
             self._maybe_build(args, kwargs)
-        check_input_spec(self, inputs)
+            check_input_spec(self, inputs)
         if outer is None and not symbolic:
             self._clear_losses()
         ctx = _CallContext(outer.entry_layer if outer else self, training, symbolic)
@@ -425,10 +426,7 @@ class Layer(Operation):
         if not _is_default(self, "compute_output_shape"):
             shapes = tree.map_structure(lambda x: tuple(x.shape), args[0])
             out = self.compute_output_shape(shapes)
-            dtype = self.dtype
-            if isinstance(out, tuple) and all(d is None or isinstance(d, int) for d in out):
-                return SymbolicTensor(out, dtype)
-            return tree.map_structure(lambda s: SymbolicTensor(s, dtype), out)
+            return symbolic_inputs(out, self.dtype)  # one shape, or a list/dict of shapes
         ctx = _current_context()
         _CONTEXT.ctx = _CallContext(self, None, True)
         try:

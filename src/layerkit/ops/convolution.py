@@ -5,6 +5,8 @@ The primitives are 2-D and channels_last (NHWC); 1-D runs as 2-D with a height o
 channels_first is transposed at the edges. Each backward pass is its own primitive with its
 own kernel (im2col + GEMM in csrc/conv.cpp), and those are differentiable again.
 """
+import numbers
+
 from layerkit.backend import core
 from layerkit.ops import core as C
 from layerkit.ops import layout as S
@@ -30,44 +32,85 @@ def _conv_spec(x, w, strides, padding, dilation, groups):
     return (x.shape[0], oh, ow, w.shape[3]), x.dtype
 
 
+# Unknown sizes. A graph traced for inputs with unknown (None) spatial sizes records "same" pads
+# as None pairs, and the input shape of a backward op with None entries: each forward below
+# resolves them from the arrays it receives at run time. A backward op whose input shape is not
+# fully known at trace time also takes the tensor whose shape it needs (`like`) as an extra input.
+
+
+def _resolve_pads(padding, spatial, ksize, strides, dilation):
+    """`padding` as 4 ints: a None pair ("same" for a size unknown when traced) computed for
+    the spatial size the kernel meets now."""
+    if None not in padding:
+        return padding
+    out = list(padding)
+    for i in range(2):
+        if out[2 * i] is None:
+            out[2 * i:2 * i + 2] = _same_pads(spatial[i], ksize[i], strides[i], dilation[i])
+    return tuple(out)
+
+
+def _like(x):
+    """The extra input of a backward op: `x` itself when its shape is not fully known (tracing)."""
+    return (x,) if None in x.shape else ()
+
+
+def _conv_forward(x, w, strides, padding, dilation, groups):
+    padding = _resolve_pads(padding, x.shape[1:3], w.shape[:2], strides, dilation)
+    return core.conv2d(x, w, strides, padding, dilation, groups)
+
+
+def _bpi_forward(g, w, *like, input_shape, strides, padding, dilation, groups):
+    if None in input_shape:
+        if like:
+            input_shape = like[0].shape
+        else:
+            # conv_transpose (its pads are always known): the shortest input the forward conv maps
+            # to g's size, which is the length Keras's rules give
+            input_shape = (g.shape[0],) + tuple(
+                (o - 1) * s + (k - 1) * d + 1 - padding[2 * i] - padding[2 * i + 1]
+                for i, (o, k, s, d) in enumerate(zip(g.shape[1:3], w.shape[:2], strides, dilation))) + (
+                w.shape[2] * groups,)
+    padding = _resolve_pads(padding, input_shape[1:3], w.shape[:2], strides, dilation)
+    return core.conv2d_backprop_input(g, w, tuple(input_shape), strides, padding, dilation, groups)
+
+
+def _bpf_forward(x, g, filter_shape, strides, padding, dilation, groups):
+    padding = _resolve_pads(padding, x.shape[1:3], filter_shape[:2], strides, dilation)
+    return core.conv2d_backprop_filter(x, g, filter_shape, strides, padding, dilation, groups)
+
+
 def _conv_grad(ctx, g):
     x, w = ctx.inputs
     a = ctx.attrs
-    dx = apply(CONV2D_BACKPROP_INPUT, g, w, input_shape=x.shape, **a) if ctx.needs(0) else None
+    dx = apply(CONV2D_BACKPROP_INPUT, g, w, *_like(x), input_shape=x.shape, **a) if ctx.needs(0) else None
     dw = apply(CONV2D_BACKPROP_FILTER, x, g, filter_shape=w.shape, **a) if ctx.needs(1) else None
     return dx, dw
 
 
 def _bpi_grad(ctx, gx):
-    g, w = ctx.inputs
+    g, w = ctx.inputs[:2]
     a = {k: v for k, v in ctx.attrs.items() if k != "input_shape"}
     dg = apply(CONV2D, gx, w, **a) if ctx.needs(0) else None
     dw = apply(CONV2D_BACKPROP_FILTER, gx, g, filter_shape=w.shape, **a) if ctx.needs(1) else None
-    return dg, dw
+    return (dg, dw) + (None,) * (len(ctx.inputs) - 2)
 
 
 def _bpf_grad(ctx, gw):
     x, g = ctx.inputs
     a = {k: v for k, v in ctx.attrs.items() if k != "filter_shape"}
-    dx = apply(CONV2D_BACKPROP_INPUT, g, gw, input_shape=x.shape, **a) if ctx.needs(0) else None
+    dx = apply(CONV2D_BACKPROP_INPUT, g, gw, *_like(x), input_shape=x.shape, **a) if ctx.needs(0) else None
     dg = apply(CONV2D, x, gw, **a) if ctx.needs(1) else None
     return dx, dg
 
 
-CONV2D = register(
-    "conv2d", forward=lambda x, w, strides, padding, dilation, groups: core.conv2d(x, w, strides, padding, dilation,
-                                                                                  groups),
-    infer=_conv_spec, grad=_conv_grad, kernels=("conv2d",))
+CONV2D = register("conv2d", forward=_conv_forward, infer=_conv_spec, grad=_conv_grad, kernels=("conv2d",))
 CONV2D_BACKPROP_INPUT = register(
-    "conv2d_backprop_input",
-    forward=lambda g, w, input_shape, strides, padding, dilation, groups: core.conv2d_backprop_input(
-        g, w, input_shape, strides, padding, dilation, groups),
-    infer=lambda g, w, input_shape, **_: (tuple(input_shape), g.dtype), grad=_bpi_grad,
+    "conv2d_backprop_input", forward=_bpi_forward,
+    infer=lambda g, w, *like, input_shape, **_: (tuple(input_shape), g.dtype), grad=_bpi_grad,
     kernels=("conv2d_backprop_input",))
 CONV2D_BACKPROP_FILTER = register(
-    "conv2d_backprop_filter",
-    forward=lambda x, g, filter_shape, strides, padding, dilation, groups: core.conv2d_backprop_filter(
-        x, g, filter_shape, strides, padding, dilation, groups),
+    "conv2d_backprop_filter", forward=_bpf_forward,
     infer=lambda x, g, filter_shape, **_: (tuple(filter_shape), x.dtype), grad=_bpf_grad,
     kernels=("conv2d_backprop_filter",))
 
@@ -75,15 +118,21 @@ CONV2D_BACKPROP_FILTER = register(
 # ---- argument handling shared by the public functions ---------------------------------------------
 
 
-def _tuple(op, name, value, n):
-    t = (value,) * n if isinstance(value, int) else tuple(value)
-    if len(t) != n or any(not isinstance(v, int) or v < 1 for v in t):
-        raise ValueError(f"{op}: `{name}` must be a positive int or a tuple of {n} positive ints, received {value!r}.")
-    return t
+def _tuple(op, name, value, n, minimum=1):
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    t = (value,) * n if is_int(value) else tuple(value) if isinstance(value, (list, tuple)) else None
+    if t is None or len(t) != n or any(not is_int(v) or v < minimum for v in t):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: `{name}` must be a {kind} int or a tuple of {n} {kind} ints, received {value!r}.")
+    return tuple(int(v) for v in t)
 
 
 def _same_pads(n, k, s, d):
-    """TensorFlow's "same" padding: output ceil(n / s), the extra cell (if odd) after."""
+    """TensorFlow's "same" padding: output ceil(n / s), the extra cell (if odd) after. An
+    unknown size (None, symbolic tensors only) gives unknown pads: the output size is unknown too."""
+    if n is None:
+        return None, None
     out = -(-n // s)
     total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
     return total // 2, total - total // 2
@@ -111,12 +160,13 @@ def _to_nhwc(op, x, data_format, rank):
     first = data_format == "channels_first"
     if first:
         x = S.moveaxis(x, 1, -1)
+    # indexing, not expand_dims/squeeze: it keeps several unknown (None) dims of symbolic inputs
     if rank == 1:
-        x = S.expand_dims(x, 1)
+        x = x[:, None]
 
     def restore(y):
         if rank == 1:
-            y = S.squeeze(y, 1)
+            y = y[:, 0]
         return S.moveaxis(y, -1, 1) if first else y
     return x, restore
 
@@ -146,6 +196,12 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     groups = 1 if cin is None else cin // w.shape[2]
     x, w = C.binary_operands(x, w)
     pads = _pads("conv", padding, x.shape[1:3], w.shape[:2], strides, dilation)
+    for i in range(2):
+        n = _out_len(x.shape[1 + i], w.shape[i], strides[i], dilation[i], *pads[2 * i:2 * i + 2])
+        if n is not None and n <= 0:
+            raise ValueError(f"conv: the kernel (shape {C.shape_str(kernel.shape)}, dilation_rate {dilation_rate}) is "
+                             f"larger than the padded input (shape {C.shape_str(inputs.shape)}, padding {padding!r}); "
+                             "use padding='same' or a smaller kernel.")
     return restore(apply(CONV2D, x, w, strides=strides, padding=pads, dilation=dilation, groups=groups))
 
 
@@ -167,7 +223,8 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
 
 def _transpose_pads(n, k, s, d, padding, output_padding):
     """(forward-conv pad before, pad after, output length) of a transposed convolution, using
-    Keras's output-length rules; a negative pad after means trailing output cells no input reaches."""
+    Keras's output-length rules; a negative pad after means trailing output cells no input reaches.
+    The pads do not depend on the input length n, so an unknown n (None) gives a None length only."""
     kd = (k - 1) * d + 1
     if padding == "valid":
         op = max(kd, s) - kd if output_padding is None else output_padding
@@ -176,9 +233,9 @@ def _transpose_pads(n, k, s, d, padding, output_padding):
         pad_len = s + kd - 2 if output_padding is None else kd + kd % 2 - 2 + output_padding
         left = min(pad_len // 2 + pad_len % 2, kd - 1)
         right = pad_len - left
-    length = (n - 1) * s + left + right - kd + 2
-    before = kd - 1 - left
-    return before, (n - 1) * s + kd - length - before, length
+    length = None if n is None else (n - 1) * s + left + right - kd + 2
+    # after = (n - 1) * s + kd - length - before, which simplifies to:
+    return kd - 1 - left, kd - 1 - right, length
 
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
@@ -194,12 +251,12 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     dilation = (1,) + _tuple("conv_transpose", "dilation_rate", dilation_rate, 1) if rank == 1 else _tuple(
         "conv_transpose", "dilation_rate", dilation_rate, 2)
     if output_padding is not None:
-        output_padding = (0,) + _tuple("conv_transpose", "output_padding", output_padding, 1) if rank == 1 else (
-            (output_padding,) * 2 if isinstance(output_padding, int) else tuple(output_padding))
-    padding = padding.lower()
+        output_padding = _tuple("conv_transpose", "output_padding", output_padding, rank, minimum=0)
+        output_padding = (0,) + output_padding if rank == 1 else output_padding
+    padding = padding.lower() if isinstance(padding, str) else padding
     if padding not in ("valid", "same"):
         raise ValueError(f"conv_transpose: `padding` must be 'valid' or 'same', received {padding!r}.")
-    if x.shape[3] != w.shape[3]:
+    if x.shape[3] is not None and x.shape[3] != w.shape[3]:
         raise ValueError(f"conv_transpose: the input has {x.shape[3]} channels but the kernel of shape "
                          f"{C.shape_str(kernel.shape)} expects {w.shape[3]} (its last axis).")
     x, w = C.binary_operands(x, w)
@@ -210,7 +267,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
         dims.append(_transpose_pads(x.shape[1 + i], k_i, strides[i], dilation[i], padding, op_i))
     crop = [max(-after, 0) for _, after, _ in dims]
     pads = (dims[0][0], max(dims[0][1], 0), dims[1][0], max(dims[1][1], 0))
-    shape = (x.shape[0], dims[0][2] - crop[0], dims[1][2] - crop[1], w.shape[2])
+    shape = (x.shape[0],) + tuple(None if n is None else n - c for (_, _, n), c in zip(dims, crop)) + (w.shape[2],)
     y = apply(CONV2D_BACKPROP_INPUT, x, w, input_shape=shape, strides=strides, padding=pads, dilation=dilation,
               groups=1)
     if any(crop):
@@ -226,24 +283,39 @@ def _pool_spec(x, pool, strides, padding):
             _out_len(x.shape[2], pool[1], strides[1], 1, padding[2], padding[3]), x.shape[3]), x.dtype
 
 
+def _pool_pads(shape, pool, strides, padding):
+    return _resolve_pads(padding, shape[1:3], pool, strides, (1, 1))
+
+
+def _avg_pool_grad_forward(g, *like, input_shape, pool, strides, padding):
+    input_shape = tuple(like[0].shape if None in input_shape else input_shape)
+    return core.avg_pool2d_grad(g, input_shape, pool, strides, _pool_pads(input_shape, pool, strides, padding))
+
+
 MAX_POOL2D_GRAD = register(
-    "max_pool2d_grad", forward=lambda x, g, pool, strides, padding: core.max_pool2d_grad(x, g, pool, strides, padding),
+    "max_pool2d_grad",
+    forward=lambda x, g, pool, strides, padding: core.max_pool2d_grad(
+        x, g, pool, strides, _pool_pads(x.shape, pool, strides, padding)),
     infer=lambda x, g, **_: (x.shape, x.dtype), kernels=("max_pool2d_grad",))
 MAX_POOL2D = register(
-    "max_pool2d", forward=lambda x, pool, strides, padding: core.max_pool2d(x, pool, strides, padding),
+    "max_pool2d",
+    forward=lambda x, pool, strides, padding: core.max_pool2d(x, pool, strides, _pool_pads(x.shape, pool, strides,
+                                                                                           padding)),
     infer=_pool_spec, grad=lambda ctx, g: (apply(MAX_POOL2D_GRAD, ctx.inputs[0], g, **ctx.attrs),),
     kernels=("max_pool2d",))
 AVG_POOL2D_GRAD = register(
-    "avg_pool2d_grad",
-    forward=lambda g, input_shape, pool, strides, padding: core.avg_pool2d_grad(g, input_shape, pool, strides,
-                                                                                padding),
-    infer=lambda g, input_shape, **_: (tuple(input_shape), g.dtype),
-    grad=lambda ctx, gx: (apply(AVG_POOL2D, gx, **{k: v for k, v in ctx.attrs.items() if k != "input_shape"}),),
+    "avg_pool2d_grad", forward=_avg_pool_grad_forward,
+    infer=lambda g, *like, input_shape, **_: (tuple(input_shape), g.dtype),
+    grad=lambda ctx, gx: (apply(AVG_POOL2D, gx, **{k: v for k, v in ctx.attrs.items() if k != "input_shape"}),)
+    + (None,) * (len(ctx.inputs) - 1),
     kernels=("avg_pool2d_grad",))
 AVG_POOL2D = register(
-    "avg_pool2d", forward=lambda x, pool, strides, padding: core.avg_pool2d(x, pool, strides, padding),
+    "avg_pool2d",
+    forward=lambda x, pool, strides, padding: core.avg_pool2d(x, pool, strides, _pool_pads(x.shape, pool, strides,
+                                                                                           padding)),
     infer=_pool_spec,
-    grad=lambda ctx, g: (apply(AVG_POOL2D_GRAD, g, input_shape=ctx.inputs[0].shape, **ctx.attrs),),
+    grad=lambda ctx, g: (apply(AVG_POOL2D_GRAD, g, *_like(ctx.inputs[0]), input_shape=ctx.inputs[0].shape,
+                               **ctx.attrs),),
     kernels=("avg_pool2d",))
 
 

@@ -193,6 +193,21 @@ def broadcast_to(x, shape):
         raise
 
 
+# g broadcast to the shape of `like`, read at run time: the reduction gradients use it, so they
+# work where sizes are known only when the graph runs (traced with None dimensions).
+BROADCAST_LIKE = register(
+    "broadcast_like", forward=lambda g, like: core.broadcast_to(g, like.shape), infer=lambda g, like: (like.shape,
+                                                                                                      g.dtype),
+    grad=lambda ctx, gg: (sum_to(gg, ctx.inputs[0].shape), None), kernels=("broadcast_to",))
+
+
+def broadcast_like(g, like):
+    """`g` broadcast to `like`'s shape (known at run time only, if need be)."""
+    if g.shape == like.shape and None not in g.shape:
+        return g
+    return apply(BROADCAST_LIKE, g, like)
+
+
 def sum_to(g, shape):
     """Sums `g` over the axes along which a tensor of `shape` was broadcast to `g`'s shape."""
     shape = tuple(shape)
@@ -257,19 +272,40 @@ def _getitem_spec(x, key):
     return tuple(shape), x.dtype
 
 
-def _getitem_grad_forward(g, shape, key):
-    out = np.zeros(shape, g.dtype)
-    core.assign(out[_numpy_key(key)], g)
+class SliceGrad:
+    """A gradient that is `g` inside slice `key` of a tensor of `shape` and zero elsewhere.
+
+    The tape gathers the slice gradients each tensor receives — an RNN reads one time step per
+    slice — and writes them into one zero tensor at once, instead of adding up as many
+    full-size tensors, which would cost the square of the sequence length.
+    """
+
+    __slots__ = ("key", "g", "shape")
+
+    def __init__(self, key, g, shape):
+        self.key, self.g, self.shape = key, g, shape
+
+
+def _getitem_grad_forward(*gs, shape, keys):
+    out = np.zeros(shape, gs[0].dtype)
+    for g, key in zip(gs, keys):
+        view = out[_numpy_key(key)]
+        core.assign(view, core.add(view, g))  # slices may overlap: contributions add up
     return out
 
 
 GETITEM = register(
     "getitem", forward=lambda x, key: contiguous(x[_numpy_key(key)]), infer=_getitem_spec,
-    grad=lambda ctx, g: (apply(GETITEM_GRAD, g, shape=ctx.inputs[0].shape, key=ctx.attrs["key"]),),
-    kernels=("copy",), view=True)
+    grad=lambda ctx, g: (SliceGrad(ctx.attrs["key"], g, ctx.inputs[0].shape),), kernels=("copy",), view=True)
 GETITEM_GRAD = register(
-    "getitem_grad", forward=_getitem_grad_forward, infer=lambda g, shape, key: (shape, g.dtype),
-    grad=lambda ctx, gg: (apply(GETITEM, gg, key=ctx.attrs["key"]),), kernels=("assign",))
+    "getitem_grad", forward=_getitem_grad_forward, infer=lambda *gs, shape, keys: (shape, gs[0].dtype),
+    grad=lambda ctx, gg: tuple(apply(GETITEM, gg, key=k) for k in ctx.attrs["keys"]), kernels=("assign", "add"))
+
+
+def scatter_slices(slice_grads):
+    """One tensor holding every SliceGrad of a list (all for the same tensor shape)."""
+    return apply(GETITEM_GRAD, *[s.g for s in slice_grads], shape=slice_grads[0].shape,
+                 keys=tuple(s.key for s in slice_grads))
 
 
 def getitem(x, key):

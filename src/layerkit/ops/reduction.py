@@ -35,12 +35,13 @@ def _reduce_forward(kernel):
 
 
 def _keep(g, ctx):
-    """The output gradient reshaped to keepdims form, ready to broadcast against the input."""
-    return S.reshape(g, _reduced_shape(ctx.inputs[0].shape, ctx.attrs["axis"], True))
+    """The output gradient in keepdims form, ready to broadcast against the input (expand_dims,
+    not reshape: it needs no sizes, so unknown ones are fine)."""
+    return g if ctx.attrs["keepdims"] else S.expand_dims(g, ctx.attrs["axis"])
 
 
 def _sum_grad(ctx, g):
-    return (S.broadcast_to(_keep(g, ctx), ctx.inputs[0].shape),)
+    return (S.broadcast_like(_keep(g, ctx), ctx.inputs[0]),)
 
 
 def _extreme_grad(ctx, g):
