@@ -9,6 +9,14 @@ import os
 import numpy as np
 
 
+# Kernels use OpenMP threads and GEMMs use OpenBLAS's own thread pool. With OpenMP's default
+# active waiting, the team spins for milliseconds after every parallel loop — on the very cores
+# OpenBLAS needs next — and a GEMM after an elementwise kernel runs many times slower. Passive
+# waiting hands the cores back at once. It must be set before libgomp loads; a value the user set
+# is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def _load_core():
     # The core links against the OpenBLAS of the scipy-openblas32 wheel. Its install RPATH finds
     # it next to us in site-packages; preloading it also covers editable and in-tree builds.
