@@ -5,6 +5,11 @@ import os
 import statistics
 import time
 
+try:  # the peer first, so it starts with its own threading defaults, whatever layerkit sets
+    import torch  # noqa: F401
+except ImportError:
+    pass
+
 THREADS = 2
 
 
