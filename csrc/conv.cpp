@@ -176,7 +176,7 @@ void for_chunks(int64_t first, int64_t end, int64_t step, int64_t buf_elems, dou
   {
     BlasOneThread one;
     const int t = omp_get_thread_num();
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static)  // fixed chunk-to-thread map: deterministic sums
     for (int64_t i = 0; i < count; ++i) body(first + i * step, t, bufs.get() + t * be);
   }
 }

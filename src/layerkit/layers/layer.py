@@ -334,9 +334,12 @@ class Layer(Operation):
     def __call__(self, *args, **kwargs):
         self._check_super_called()
         if not args:
-            if "inputs" not in kwargs:
-                raise TypeError(f"Layer '{self.name}' was called without inputs.")
-            args = (kwargs.pop("inputs"),)
+            # inputs passed by keyword: `inputs=`, or the name of call()'s first argument
+            first = next((n for n in self._call_parameters() if n != "self"), "inputs")
+            name = "inputs" if "inputs" in kwargs else first
+            if name not in kwargs:
+                raise TypeError(f"Layer '{self.name}' was called without inputs (expected `{first}`).")
+            args = (kwargs.pop(name),)
         inputs = tree.map_structure(_to_tensor, args[0])
         args = (inputs,) + args[1:]
         call_kwargs = dict(kwargs)  # as the caller wrote them: what a Functional node replays

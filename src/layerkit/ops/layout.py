@@ -9,14 +9,15 @@ import numpy as np
 from layerkit.backend import contiguous, core
 from layerkit.ops import core as C
 from layerkit.ops.primitive import apply, register
-from layerkit.ops.tensor import Tensor
+from layerkit.ops.tensor import SymbolicTensor, Tensor
 
 # ---- reshape ---------------------------------------------------------------------------------
 
 
 def _reshape_spec(x, shape):
     known = [d for d in x.shape]
-    if shape.count(-1) > 1:
+    # several -1 only where sizes are unknown anyway (symbolic shapes): each stays unknown
+    if shape.count(-1) > 1 and None not in known:
         raise ValueError(f"reshape: at most one -1 is allowed in `newshape`, received {shape}.")
     if any(d < -1 for d in shape):
         raise ValueError(f"reshape: invalid dimension in `newshape`={shape}.")
@@ -54,6 +55,8 @@ def reshape(x, newshape):
         -1 if d is None else int(d) for d in newshape)
     if newshape == x.shape:
         return _unchanged(x)
+    if isinstance(x, SymbolicTensor):
+        return apply(RESHAPE, x, shape=newshape)  # the shape rule checks and explains
     try:
         if newshape and min(newshape) < -1:
             raise ValueError  # numpy would take any negative size as "infer this one"

@@ -71,6 +71,8 @@ def test_functional_model_and_output_mask():
     out = layer([q, v], mask=[q_mask, None])
     np.testing.assert_array_equal(np.asarray(out._keras_mask), q_mask)
     assert layer.compute_output_shape([(None, 3, 4), (None, 5, 7)]) == (None, 3, 7)
+    spec, scores_spec = layer.compute_output_spec([q_in, v_in], return_attention_scores=True)
+    assert spec.shape == (None, 3, 4) and scores_spec.shape == (None, 3, 5)
 
 
 # ---- forward values against NumPy ----------------------------------------------------------------

@@ -95,6 +95,8 @@ def test_functional_model_with_two_inputs():
     for a, b in zip(got, want):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
     assert mha.compute_output_shape((None, 4, 5), (None, 3, 6)) == (None, 4, 5)
+    spec, scores_spec = mha.compute_output_spec(q_in, v_in, return_attention_scores=True)
+    assert spec.shape == (None, 4, 5) and scores_spec.shape == (None, 2, 4, 3)
 
 
 def test_gradient_step_reaches_all_eight_weights():
@@ -118,6 +120,25 @@ def test_config_round_trip():
     assert config["output_shape"] == (2, 3) and config["attention_axes"] == (1,)
     assert layers.MultiHeadAttention.from_config(config).get_config() == config
     assert mha.num_heads == 3 and mha.key_dim == 2 and mha.value_dim == 4 and mha.dropout == 0.25
+
+
+def test_initial_kernels_follow_glorot_over_the_einsum_axes():
+    mha = layers.MultiHeadAttention(num_heads=4, key_dim=16)
+    mha(_data(1, 2, 64), _data(1, 2, 32))
+    weights = mha.get_weights()
+    # Glorot with fans from the projection's input and output axes (as Keras 3.15's EinsumDense):
+    # std = sqrt(2 / (fan_in + fan_out)); the biases start at zero
+    for w, fans in zip(weights[::2], [(64, 64), (32, 64), (32, 64), (64, 64)]):
+        np.testing.assert_allclose(w.std(), np.sqrt(2.0 / sum(fans)), rtol=0.1)
+    assert all(np.all(b == 0) for b in weights[1::2])
+    assert not np.allclose(weights[2], weights[4])  # each projection draws its own values
+
+
+def test_regularizers_apply_to_every_projection():
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=2, kernel_regularizer="l2", activity_regularizer="l1")
+    mha(_data(2, 3, 4), _data(2, 5, 4))
+    assert len(mha.losses) == 8  # 4 activity penalties (one per projection) + 4 kernel penalties
+    assert all(float(np.asarray(loss)) > 0 for loss in mha.losses)
 
 
 # ---- forward values against NumPy ----------------------------------------------------------------
@@ -179,6 +200,7 @@ def test_padding_masks_and_attention_mask_combine():
     # explicit masks give the same result as carried ones
     again = mha(q, v, query_mask=q_mask, value_mask=v_mask, attention_mask=att)
     np.testing.assert_allclose(np.asarray(again), np.asarray(out), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(again._keras_mask), q_mask)
 
 
 def test_fully_masked_rows_give_zero_scores():
@@ -271,7 +293,7 @@ def test_bad_input_shapes():
         layers.MultiHeadAttention(2, 2, attention_axes=(3,))(_data(2, 3, 4, 5), _data(2, 3, 4, 5))
     mha = layers.MultiHeadAttention(2, 2)
     mha(_data(2, 3, 4), _data(2, 5, 4))
-    with pytest.raises(ValueError, match="was built for inputs ending in"):
+    with pytest.raises(ValueError, match="was built for a `query` of rank 3 with 4 features"):
         mha(_data(2, 3, 6), _data(2, 5, 4))
 
 
@@ -346,6 +368,25 @@ def test_matches_keras_causal_without_scores():
     theirs.set_weights(ours.get_weights())
     _assert_close(ours(x, x, use_causal_mask=True), theirs(x, x, use_causal_mask=True))
     _assert_close(ours(x, x), theirs(x, x))
+
+
+def test_matches_keras_with_masks_from_an_embedding():
+    keras = pytest.importorskip("keras")
+    ids = np.array([[3, 4, 1, 0, 0], [2, 9, 9, 9, 0]], "int32")
+    inp = lk.layers.Input((5,), dtype="int32")
+    x = lk.layers.Embedding(10, 6, mask_zero=True)(inp)
+    model = lk.models.Model(inp, layers.MultiHeadAttention(2, 3)(x, x, use_causal_mask=True))
+    k_in = keras.Input((5,), dtype="int32")
+    k_x = keras.layers.Embedding(10, 6, mask_zero=True)(k_in)
+    k_model = keras.Model(k_in, keras.layers.MultiHeadAttention(2, 3)(k_x, k_x, use_causal_mask=True))
+    k_model.set_weights(model.get_weights())
+    out = model(ids)
+    np.testing.assert_array_equal(np.asarray(out._keras_mask), ids != 0)
+    # compared where the query is not padding: at padded query steps every key is masked, and
+    # Keras's fused (no-scores) JAX path then averages uniformly where its Softmax path, which
+    # layerkit follows, gives zero attention
+    keep = ids != 0
+    _assert_close(np.asarray(out)[keep], np.asarray(k_model(ids))[keep])
 
 
 @pytest.mark.parametrize("axes", [None, 2, (1, 2)])
