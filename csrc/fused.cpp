@@ -145,8 +145,12 @@ void run_program(const Program& prog, const Plan<kMaxOperands>& p, const std::ve
 }
 
 // out_k = program(inputs) over `shape`, for every output k; `out_bool[k]` stores it as bool.
+// `targets[j]` (C-contiguous, of `shape`) receives output `target_slots[j]` in place instead of
+// a new array — a variable updated where it lives. Legal because each block loads all of its
+// inputs before it stores, and blocks are disjoint.
 nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std::vector<size_t> shape,
-                           std::vector<bool> out_bool, int dtype_code, int n_regs) {
+                           std::vector<bool> out_bool, int dtype_code, int n_regs, std::vector<MutArray> targets,
+                           std::vector<int> target_slots) {
   const char* name = "fused_elementwise";
   if (code.ndim() != 2 || code.shape(1) != 5 || dtype_of(code.dtype(), name) != DType::I32)
     throw nb::value_error("fused_elementwise: the program must be an int32 array of shape (n, 5)");
@@ -180,12 +184,25 @@ nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std
   }
   Plan<kMaxOperands> p = make_plan<kMaxOperands>(name, shapes);
   if (p.shape != shape) throw nb::value_error("fused_elementwise: inputs broadcast beyond the output shape");
+  if (targets.size() != target_slots.size()) throw nb::value_error("fused_elementwise: one slot per target");
   nb::list results;
   std::vector<void*> out;
-  for (bool b : out_bool) {
-    void* data;
-    results.append(new_array_of(shape, b ? NPY_BOOL : (dt == DType::F32 ? NPY_FLOAT32 : NPY_FLOAT64), &data));
-    out.push_back(data);
+  for (size_t k = 0; k < out_bool.size(); ++k) {
+    const int typenum = out_bool[k] ? NPY_BOOL : (dt == DType::F32 ? NPY_FLOAT32 : NPY_FLOAT64);
+    int j = -1;
+    for (size_t t = 0; t < target_slots.size(); ++t)
+      if (target_slots[t] == (int)k) j = (int)t;
+    if (j < 0) {
+      void* data;
+      results.append(new_array_of(shape, typenum, &data));
+      out.push_back(data);
+      continue;
+    }
+    const MutArray& t = targets[j];
+    if (t.dtype().num != typenum || shape_of(t) != shape || !PyArray_IS_C_CONTIGUOUS(t.a))
+      throw nb::value_error("fused_elementwise: an in-place target must be C-contiguous with the output's shape and dtype");
+    results.append(nb::borrow(reinterpret_cast<PyObject*>(t.a)));
+    out.push_back(t.data());
   }
   {
     NoGil nogil(p.size);
@@ -199,7 +216,8 @@ nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std
 
 void bind_fused(nb::module_& m) {
   def_kernel(m, "fused_elementwise", &fused_elementwise, nb::arg("code"), nb::arg("immediates"), nb::arg("inputs"),
-             nb::arg("shape"), nb::arg("out_bool"), nb::arg("dtype_code"), nb::arg("n_regs"));
+             nb::arg("shape"), nb::arg("out_bool"), nb::arg("dtype_code"), nb::arg("n_regs"),
+             nb::arg("targets") = std::vector<MutArray>(), nb::arg("target_slots") = std::vector<int>());
   m.attr("FUSED_UNARY_BASE") = (int)kUnary;
   m.attr("FUSED_BINARY_BASE") = (int)kBinary;
 }

@@ -236,3 +236,25 @@ def test_training_keeps_the_pre_activation_and_fuses_only_the_bias():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
     linear = [n for n in f.get_graph(x).nodes if n.op.name == "linear"]
     assert len(linear) == 1 and linear[0].attrs["activation"] == -1
+
+
+def test_optimizer_updates_are_written_in_place_and_stay_correct():
+    w = lk.Variable(np.ones((64, 64), "float32"))
+    m = lk.Variable(np.zeros((64, 64), "float32"), trainable=False)
+
+    def step(g):
+        m.assign(m * 0.9 + g)
+        w.assign_sub(0.1 * m)
+        return w * 1.0  # a result read after the in-place writes: a copy, not the buffer
+
+    f = lk.function(step)
+    g = np.full((64, 64), 2.0, "float32")
+    buffers = (w._data, m._data)
+    out = f(g)
+    assert "(in place)" in str(f.get_graph(g)) and (w._data, m._data) == buffers
+    np.testing.assert_allclose(np.asarray(m), 2.0)
+    np.testing.assert_allclose(np.asarray(w), 1 - 0.2, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(w))
+    f(g)
+    np.testing.assert_allclose(np.asarray(out), 0.8, rtol=1e-6)  # the first result did not change
+    np.testing.assert_allclose(np.asarray(m), 3.8, rtol=1e-6)

@@ -1,5 +1,7 @@
 """Running an optimized graph: the plan binds every value to a slot and calls each primitive's
 forward kernel in order, with no per-op dispatch, conversion or tape work in between."""
+import time
+
 from layerkit.backend import core
 from layerkit.ops import Tensor
 
@@ -18,8 +20,9 @@ class PythonPlan:
                        tuple(n.outputs) if n.op.name == "fused_elementwise" else n.output) for n in graph.nodes]
         self.inputs = list(graph.inputs)
         self.outputs = list(graph.outputs)
-        self.updates = [(var, vid) for var, vid in graph.updates]
-        self.borrowed = {v.id for v in values if v.kind in ("variable", "input")}
+        self.updates = [(var, vid, vid in graph.inplace_updates) for var, vid in graph.updates]
+        # values whose buffer belongs to someone else: results made of them are copied
+        self.borrowed = {v.id for v in values if v.kind in ("variable", "input")} | set(graph.inplace_updates)
 
     def run(self, arrays):
         env = [None] * self.slots
@@ -40,7 +43,39 @@ class PythonPlan:
         # then the writes, so every read in the step saw the values from before it
         results = [Tensor(env[o].copy() if (o in self.borrowed or env[o].base is not None) else env[o])
                    for o in self.outputs]
-        for var, vid in self.updates:
-            core.assign(var._data, env[vid])
+        for var, vid, in_place in self.updates:
+            if not in_place:
+                core.assign(var._data, env[vid])
             var._version += 1
         return results
+
+    def profile(self, arrays, repeats=5):
+        """Seconds per node (median over `repeats` runs), as [(node label, seconds)], in order.
+        Runs the plan like `run`, variable updates included."""
+        times = [[] for _ in self.steps]
+        for _ in range(repeats):
+            env = [None] * self.slots
+            for vid, a in zip(self.inputs, arrays):
+                env[vid] = a
+            for vid, a in self.constants:
+                env[vid] = a
+            for vid, var in self.variables:
+                env[vid] = var._data
+            for k, (forward, ins, attrs, out) in enumerate(self.steps):
+                t = time.perf_counter()
+                result = forward(*[env[i] for i in ins], **attrs)
+                times[k].append(time.perf_counter() - t)
+                if out.__class__ is tuple:
+                    for o, r in zip(out, result):
+                        env[o] = r
+                else:
+                    env[out] = result
+            for var, vid, in_place in self.updates:
+                if not in_place:
+                    core.assign(var._data, env[vid])
+        labels = []
+        for n in self.graph.nodes:
+            shapes = ",".join(str(self.graph.values[i].shape) for i in n.inputs)
+            extra = f" [{'+'.join(n.attrs['ops'])}]" if "ops" in n.attrs else ""
+            labels.append(f"{n.op.name}({shapes}){extra}")
+        return [(label, sorted(t)[len(t) // 2]) for label, t in zip(labels, times)]

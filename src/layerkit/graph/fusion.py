@@ -29,11 +29,11 @@ LOAD, CONST, STORE, WHERE = 0, 1, 2, 3
 MAX_OPERANDS = 16  # csrc/fused.cpp kMaxOperands: outputs + inputs of one group
 
 
-def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops):
+def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops, inplace=()):
     if None in shape:  # traced with unknown sizes: the group's shape is its inputs' broadcast
         shape = np.broadcast_shapes(*[x.shape for x in inputs])
     return core.fused_elementwise(code, immediates, list(inputs), list(shape), list(out_bool), DTYPE_CODES[dtype],
-                                  n_regs)
+                                  n_regs, [inputs[i] for _, i in inplace], [slot for slot, _ in inplace])
 
 
 FUSED_ELEMENTWISE = register(
@@ -164,3 +164,27 @@ def _compile(g, G, consumers, roots):
              "shape": tuple(G.shape), "out_bool": out_bool, "dtype": G.dtype, "n_regs": len(reg),
              "ops": tuple(n.op.name for n in G.nodes)}
     return Node(FUSED_ELEMENTWISE, inputs, attrs, None, stored)
+
+
+def update_in_place(g):
+    """A variable's new value computed by a fused node is written straight into the variable
+    (no new array, no copy back) when the node also reads the variable and nothing after it
+    reads the old value: within the fused kernel each block loads before it stores."""
+    index = {id(n): k for k, n in enumerate(g.nodes)}
+    producers = g.producers()
+    consumers = g.consumers()
+    var_value = {id(v.ref): v.id for v in g.values if v.kind == "variable"}
+    done = set()
+    for var, vid in g.updates:
+        node = producers.get(vid)
+        old = var_value.get(id(var))
+        if node is None or node.op is not FUSED_ELEMENTWISE or old is None or old not in node.inputs:
+            continue
+        if old in g.outputs or any(index[id(r)] > index[id(node)] for r in consumers.get(old, [])):
+            continue
+        if g.values[vid].shape != tuple(var.shape) or g.values[vid].dtype != var.dtype:
+            continue
+        node.attrs["inplace"] = node.attrs.get("inplace", ()) + ((node.outputs.index(vid), node.inputs.index(old)),)
+        done.add(vid)
+    g.inplace_updates = done
+    return g

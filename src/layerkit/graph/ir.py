@@ -42,6 +42,7 @@ class Graph:
         self.inputs = []
         self.outputs = []
         self.updates = []
+        self.inplace_updates = set()  # update values already written into their variable
 
     def new_value(self, kind, shape, dtype, ref=None):
         v = Value(len(self.values), kind, shape, dtype, ref)
@@ -73,6 +74,7 @@ class Graph:
         g.values = [Value(v.id, v.kind, v.shape, v.dtype, v.ref) for v in self.values]
         g.nodes = [Node(n.op, n.inputs, n.attrs, None, n.outputs) for n in self.nodes]
         g.inputs, g.outputs, g.updates = list(self.inputs), list(self.outputs), list(self.updates)
+        g.inplace_updates = set(self.inplace_updates)
         return g
 
     def __str__(self):
@@ -96,7 +98,7 @@ class Graph:
             if "ops" in n.attrs:
                 lines.append(f"      fuses: {' -> '.join(n.attrs['ops'])}")
         for var, vid in self.updates:
-            lines.append(f"  {var.path} <- %{vid}")
+            lines.append(f"  {var.path} <- %{vid}{' (in place)' if vid in self.inplace_updates else ''}")
         lines.append(f"  return {', '.join(f'%{o}' for o in self.outputs)}")
         counts = ", ".join(f"{k} x{v}" for k, v in sorted(self.kernel_counts().items()))
         return f"Graph: {len(self.nodes)} kernels per call ({counts})\n" + "\n".join(lines)
