@@ -59,45 +59,68 @@ struct Program {
   int n_regs = 0;
 };
 
-// Runs `prog` over elements [j0, j0 + n) of one plan row: operand offsets `off`, inner strides `s`.
-// Slots 0..n_out-1 of the plan are the outputs (contiguous), the rest the inputs.
+// Loads elements [f, f + len) of the output index space from operand `k` into `d`: a walk over
+// the plan's (collapsed) dims that copies one row segment at a time, so a small last dim (a
+// bias broadcast over many rows) costs a few carries per block, not a loop trip per row.
 template <class T>
-void run_row(const Program& prog, const std::vector<const void*>& in, const std::vector<bool>& in_bool,
-             const std::vector<void*>& out, const std::vector<bool>& out_bool, size_t n_out,
-             const std::array<int64_t, kMaxOperands>& off, const std::array<int64_t, kMaxOperands>& s, int64_t j0,
-             int64_t n, T* regs) {
+void load_block(const Plan<kMaxOperands>& p, size_t k, const void* base, bool is_bool, int64_t f, int64_t len, T* d) {
+  const size_t nd = p.dims.size();
+  std::array<int64_t, 8> idx{};
+  int64_t rem = f, off = 0;
+  for (size_t q = nd; q-- > 0;) {
+    idx[q] = rem % (int64_t)p.dims[q];
+    rem /= (int64_t)p.dims[q];
+    off += idx[q] * p.strides[q][k];
+  }
+  const int64_t n = (int64_t)p.dims[nd - 1], st = p.strides[nd - 1][k];
+  for (int64_t i = 0; i < len;) {
+    const int64_t run = std::min(len - i, n - idx[nd - 1]);
+    if (is_bool) {
+      const bool* src = static_cast<const bool*>(base) + off;
+      for (int64_t j = 0; j < run; ++j) d[i + j] = T(src[j * st]);
+    } else {
+      const T* src = static_cast<const T*>(base) + off;
+      if (st == 1) std::memcpy(d + i, src, run * sizeof(T));
+      else for (int64_t j = 0; j < run; ++j) d[i + j] = src[j * st];
+    }
+    i += run;
+    idx[nd - 1] += run;
+    off += run * st;
+    for (size_t q = nd - 1; q > 0 && idx[q] == (int64_t)p.dims[q]; --q) {  // carry into outer dims
+      off += p.strides[q - 1][k] - idx[q] * p.strides[q][k];
+      idx[q] = 0;
+      ++idx[q - 1];
+    }
+  }
+}
+
+// Runs `prog` over output elements [f0, f0 + n) in blocks of kBlock.
+template <class T>
+void run_range(const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
+               const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool,
+               int64_t f0, int64_t n, T* regs) {
+  const size_t n_out = out.size();
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
     const int64_t len = std::min(kBlock, n - b0);
-    const int64_t j = j0 + b0;
+    const int64_t f = f0 + b0;
     for (const auto& ins : prog.code) {
       T* d = regs + ins[1] * kBlock;
       switch (ins[0]) {
-        case kLoad: {
-          const size_t k = n_out + ins[2];
-          const int64_t st = s[k], base = off[k] + j * st;
-          if (in_bool[ins[2]]) {
-            const bool* p = static_cast<const bool*>(in[ins[2]]) + base;
-            for (int64_t i = 0; i < len; ++i) d[i] = T(p[i * st]);
-          } else {
-            const T* p = static_cast<const T*>(in[ins[2]]) + base;
-            if (st == 1) std::memcpy(d, p, len * sizeof(T));
-            else for (int64_t i = 0; i < len; ++i) d[i] = p[i * st];
-          }
+        case kLoad:
+          load_block<T>(p, n_out + ins[2], in[ins[2]], in_bool[ins[2]], f, len, d);
           break;
-        }
         case kConst: {
           const T v = T(prog.imm[ins[2]]);
           for (int64_t i = 0; i < len; ++i) d[i] = v;
           break;
         }
-        case kStore: {
+        case kStore: {  // outputs are C-contiguous over the output shape
           const T* a = regs + ins[2] * kBlock;
-          const int64_t base = off[ins[1]] + j;  // outputs are contiguous over the plan
           if (out_bool[ins[1]]) {
-            bool* p = static_cast<bool*>(out[ins[1]]) + base;
-            for (int64_t i = 0; i < len; ++i) p[i] = a[i] != T(0);
+            bool* q = static_cast<bool*>(out[ins[1]]) + f;
+            for (int64_t i = 0; i < len; ++i) q[i] = a[i] != T(0);
           } else {
-            std::memcpy(static_cast<T*>(out[ins[1]]) + base, a, len * sizeof(T));
+            std::memcpy(static_cast<T*>(out[ins[1]]) + f, a, len * sizeof(T));
           }
           break;
         }
@@ -117,29 +140,15 @@ void run_row(const Program& prog, const std::vector<const void*>& in, const std:
 template <class T>
 void run_program(const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
                  const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
-  const size_t nd = p.dims.size();
-  const int64_t n = (int64_t)p.dims[nd - 1];
-  const int64_t rows = n ? (int64_t)(p.size / n) : 0;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  const int64_t items = rows * chunks;
-  const auto& s = p.strides[nd - 1];
-#pragma omp parallel if ((int64_t)p.size > kParallelGrain && items > 1)
+  const int64_t total = (int64_t)p.size;
+  const int64_t items = (total + kChunk - 1) / kChunk;
+#pragma omp parallel if (total > kParallelGrain && items > 1)
   {
     std::vector<T> regs((size_t)std::max(prog.n_regs, 1) * kBlock);
 #pragma omp for schedule(static)
     for (int64_t w = 0; w < items; ++w) {
-      const int64_t r = w / chunks, c = w % chunks;
-      std::array<int64_t, kMaxOperands> off{};
-      int64_t rem = r;
-      for (size_t d = nd - 1; d-- > 0;) {
-        const int64_t i = rem % (int64_t)p.dims[d];
-        rem /= (int64_t)p.dims[d];
-        for (int k = 0; k < kMaxOperands; ++k) off[k] += i * p.strides[d][k];
-      }
-      // outputs are addressed as contiguous rows of the plan
-      for (size_t k = 0; k < out.size(); ++k) off[k] = r * n;
-      const int64_t j0 = c * kChunk;
-      run_row<T>(prog, in, in_bool, out, out_bool, out.size(), off, s, j0, std::min(kChunk, n - j0), regs.data());
+      const int64_t f0 = w * kChunk;
+      run_range<T>(prog, p, in, in_bool, out, out_bool, f0, std::min(kChunk, total - f0), regs.data());
     }
   }
 }
@@ -184,6 +193,7 @@ nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std
   }
   Plan<kMaxOperands> p = make_plan<kMaxOperands>(name, shapes);
   if (p.shape != shape) throw nb::value_error("fused_elementwise: inputs broadcast beyond the output shape");
+  if (p.dims.size() > 8) throw nb::value_error("fused_elementwise: too many non-mergeable axes (at most 8)");
   if (targets.size() != target_slots.size()) throw nb::value_error("fused_elementwise: one slot per target");
   nb::list results;
   std::vector<void*> out;
