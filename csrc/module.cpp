@@ -2,6 +2,11 @@
 // them into the module and exposes the kernel list and thread control.
 #include <omp.h>
 
+#include <cstdlib>  // defines __GLIBC__ on glibc systems
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #define LK_NUMPY_IMPORT  // this translation unit owns numpy's C-API table
 #include "common.h"
 
@@ -21,6 +26,15 @@ using namespace layerkit::core;
 NB_MODULE(_core, m) {
   m.doc() = "layerkit compute core: C++ kernels over numpy-visible buffers (GIL released).";
   if (_import_array() < 0) throw nb::python_error();
+#ifdef __GLIBC__
+  // Training steps allocate and free the same large activation buffers every step. By default
+  // glibc maps each large buffer fresh from the OS and unmaps it when freed, so every step pays
+  // page faults on megabytes of new memory. Serving blocks up to 256 MiB from the heap and
+  // keeping up to 1 GiB of freed memory for reuse makes later steps allocate without faults
+  // (the W3 CNN step: 54 -> 43 ms). Peak memory is unchanged; freed memory is returned lazily.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   bind_elementwise(m);
   bind_reduce(m);
   bind_matmul(m);
