@@ -17,7 +17,7 @@ namespace {
 //   WHERE dst <- c ? a : b      unary op dst <- f(a)           binary op dst <- f(a, b)
 enum : int32_t { kLoad = 0, kConst = 1, kStore = 2, kWhere = 3, kUnary = 16, kBinary = 64 };
 constexpr int kMaxOperands = 16;  // outputs + inputs share the broadcast plan's operand slots
-constexpr int64_t kBlock = 256;   // elements per register: a few KB per register stay in L1
+constexpr int64_t kBlock = 1024;  // elements per register: 4-8 KB each, a program's registers stay in L2
 constexpr int64_t kChunk = 8192;  // elements per parallel work item
 
 template <class T, U op>
