@@ -17,7 +17,7 @@ namespace {
 template <U op, class T>
 void unary_loop(const T* x, T* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<T>(op, x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = unary_apply<op, T>(x[i]);
 }
 
 constexpr bool float_only(U op) {

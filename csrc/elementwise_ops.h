@@ -54,48 +54,58 @@ inline float tanh_f32(float x) {
 enum class U { Neg, Abs, Sign, Square, Sqrt, Rsqrt, Exp, Log, Log1p, Expm1, Tanh, Sigmoid, Relu,
                Erf, Sin, Cos, Floor, Ceil, Round, Reciprocal, LogicalNot };
 
-template <class T>
-inline T unary_fn(U op, T x) {
-  switch (op) {
-    case U::Neg: return -x;
-    case U::Abs: return x < T(0) ? -x : x;
-    // NaN propagates through sign and relu, as in numpy (for ints x != x and !(x <= 0) are exact)
-    case U::Sign: return x != x ? x : T((T(0) < x) - (x < T(0)));
-    case U::Square: return x * x;
-    case U::Relu: return !(x <= T(0)) ? x : T(0);
-    default: break;
-  }
-  if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case U::Sqrt: return std::sqrt(x);
-      case U::Rsqrt: return T(1) / std::sqrt(x);
-      case U::Exp:
-        if constexpr (std::is_same_v<T, float>) return exp_f32(x);
-        else return std::exp(x);
-      case U::Log: return std::log(x);
-      case U::Log1p: return std::log1p(x);
-      case U::Expm1: return std::expm1(x);
-      case U::Tanh:
-        if constexpr (std::is_same_v<T, float>) return tanh_f32(x);
-        else return std::tanh(x);
-      case U::Sigmoid:
-        if constexpr (std::is_same_v<T, float>) {
-          const float e = exp_f32(-(x < 0.0f ? -x : x));  // exp(-|x|) <= 1: no overflow either way
-          return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-        } else {
-          return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-        }
-      case U::Erf: return std::erf(x);
-      case U::Sin: return std::sin(x);
-      case U::Cos: return std::cos(x);
-      case U::Floor: return std::floor(x);
-      case U::Ceil: return std::ceil(x);
-      case U::Round: return std::nearbyint(x);  // half to even, as numpy
-      case U::Reciprocal: return T(1) / x;
-      default: break;
+// The op is a template parameter: each instantiation is one straight-line expression the
+// compiler inlines into its loop and vectorizes (a runtime switch per element would not).
+template <U op, class T>
+inline T unary_apply(T x) {
+  if constexpr (op == U::Neg) return -x;
+  else if constexpr (op == U::Abs) return x < T(0) ? -x : x;
+  // NaN propagates through sign and relu, as in numpy (for ints x != x and !(x <= 0) are exact)
+  else if constexpr (op == U::Sign) return x != x ? x : T((T(0) < x) - (x < T(0)));
+  else if constexpr (op == U::Square) return x * x;
+  else if constexpr (op == U::Relu) return !(x <= T(0)) ? x : T(0);
+  else if constexpr (!std::is_floating_point_v<T>) return x;
+  else if constexpr (op == U::Sqrt) return std::sqrt(x);
+  else if constexpr (op == U::Rsqrt) return T(1) / std::sqrt(x);
+  else if constexpr (op == U::Exp) {
+    if constexpr (std::is_same_v<T, float>) return exp_f32(x);
+    else return std::exp(x);
+  } else if constexpr (op == U::Log) return std::log(x);
+  else if constexpr (op == U::Log1p) return std::log1p(x);
+  else if constexpr (op == U::Expm1) return std::expm1(x);
+  else if constexpr (op == U::Tanh) {
+    if constexpr (std::is_same_v<T, float>) return tanh_f32(x);
+    else return std::tanh(x);
+  } else if constexpr (op == U::Sigmoid) {
+    if constexpr (std::is_same_v<T, float>) {
+      const float e = exp_f32(-(x < 0.0f ? -x : x));  // exp(-|x|) <= 1: no overflow either way
+      return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    } else {
+      return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
     }
+  } else if constexpr (op == U::Erf) return std::erf(x);
+  else if constexpr (op == U::Sin) return std::sin(x);
+  else if constexpr (op == U::Cos) return std::cos(x);
+  else if constexpr (op == U::Floor) return std::floor(x);
+  else if constexpr (op == U::Ceil) return std::ceil(x);
+  else if constexpr (op == U::Round) return std::nearbyint(x);  // half to even, as numpy
+  else if constexpr (op == U::Reciprocal) return T(1) / x;
+  else return x;
+}
+
+// y[i] = op(x[i]) for an op chosen at run time: one switch per array, then a vectorized loop.
+template <class T>
+void unary_array(U op, const T* x, T* y, int64_t n) {
+  switch (op) {
+#define LK_U(name) \
+  case U::name: for (int64_t i = 0; i < n; ++i) y[i] = unary_apply<U::name, T>(x[i]); return;
+    LK_U(Neg) LK_U(Abs) LK_U(Sign) LK_U(Square) LK_U(Sqrt) LK_U(Rsqrt) LK_U(Exp) LK_U(Log) LK_U(Log1p)
+    LK_U(Expm1) LK_U(Tanh) LK_U(Sigmoid) LK_U(Relu) LK_U(Erf) LK_U(Sin) LK_U(Cos) LK_U(Floor) LK_U(Ceil)
+    LK_U(Round) LK_U(Reciprocal)
+#undef LK_U
+    default:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i];
   }
-  return x;
 }
 
 enum class B { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, And, Or, ReluGrad };

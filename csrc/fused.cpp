@@ -20,26 +20,9 @@ constexpr int kMaxOperands = 16;  // outputs + inputs share the broadcast plan's
 constexpr int64_t kBlock = 1024;  // elements per register: 4-8 KB each, a program's registers stay in L2
 constexpr int64_t kChunk = 8192;  // elements per parallel work item
 
-template <class T, U op>
-void unary_block(T* d, const T* a, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = unary_fn<T>(op, a[i]);
-}
-
 template <class T, B op>
 void binary_block(T* d, const T* a, const T* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) d[i] = T(binary_fn<op, T>(a[i], b[i]));
-}
-
-template <class T>
-void run_unary(int code, T* d, const T* a, int64_t n) {
-  switch (static_cast<U>(code)) {
-#define LK_U(name) case U::name: unary_block<T, U::name>(d, a, n); return;
-    LK_U(Neg) LK_U(Abs) LK_U(Sign) LK_U(Square) LK_U(Sqrt) LK_U(Rsqrt) LK_U(Exp) LK_U(Log) LK_U(Log1p)
-    LK_U(Expm1) LK_U(Tanh) LK_U(Sigmoid) LK_U(Relu) LK_U(Erf) LK_U(Sin) LK_U(Cos) LK_U(Floor) LK_U(Ceil)
-    LK_U(Round) LK_U(Reciprocal)
-#undef LK_U
-    default: break;
-  }
 }
 
 template <class T>
@@ -131,7 +114,7 @@ void run_range(const Program& prog, const Plan<kMaxOperands>& p, const std::vect
         }
         default:
           if (ins[0] >= kBinary) run_binary<T>(ins[0] - kBinary, d, regs + ins[2] * kBlock, regs + ins[3] * kBlock, len);
-          else run_unary<T>(ins[0] - kUnary, d, regs + ins[2] * kBlock, len);
+          else unary_array<T>(static_cast<U>(ins[0] - kUnary), regs + ins[2] * kBlock, d, len);
       }
     }
   }

@@ -76,10 +76,10 @@ void linear_typed(const T* x, const T* w, const T* bias, T* y, int64_t M, int64_
                         (blasint)K, 1.0, x, (blasint)K, w, (blasint)(tw ? K : N), 1.0, y, (blasint)N);
   }
   if (act < 0) return;
-  const U op = static_cast<U>(act);
-  const int64_t n = M * N;
+  const int64_t n = M * N, rows_per = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(N, 1));
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<T>(op, y[i]);
+  for (int64_t r = 0; r < M; r += rows_per)
+    unary_array<T>(static_cast<U>(act), y + r * N, y + r * N, std::min(rows_per, M - r) * N);
 }
 
 nb::object linear_kernel(Array x, Array w, Array bias, bool tw, int act) {
