@@ -1,8 +1,8 @@
 """Train a small neural network to read handwritten digits, with a hand-written training loop.
 
 The data is the UCI handwritten-digits set that ships with layerkit (1,797 8x8 images). The model
-is a two-layer perceptron built with `lk.Sequential`; the loop uses `GradientTape` for gradients
-and a few lines of Adam written with ops.
+is a two-layer perceptron built with `lk.Sequential`; the training step uses `GradientTape` for
+gradients and a few lines of Adam written with ops, compiled with `lk.function`.
 Run: python examples/train_digits.py
 """
 import time
@@ -33,18 +33,25 @@ def forward(x):
     return model(x)
 
 
-# Adam (Kingma & Ba), written with ops: m and v are variables updated in place.
+# Adam (Kingma & Ba), written with ops: m, v and the step count are variables updated in place.
 lr, beta1, beta2, eps = 1e-2, 0.9, 0.999, 1e-7
 m = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
 v = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
+t = lk.Variable(np.zeros((), "float32"), trainable=False)
 
 
-def adam_step(grads, t):
-    scale = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+@lk.function  # traced once per batch shape into one optimized graph: forward, backward and update
+def train_step(x, y):
+    with lk.GradientTape() as tape:
+        loss = ops.mean(ops.sparse_softmax_cross_entropy(y, forward(x)))
+    grads = tape.gradient(loss, params)
+    t.assign_add(1.0)
+    scale = lr * ops.sqrt(1.0 - ops.power(beta2, t)) / (1.0 - ops.power(beta1, t))
     for p, g, mi, vi in zip(params, grads, m, v):
         mi.assign(mi * beta1 + g * (1 - beta1))
         vi.assign(vi * beta2 + ops.square(g) * (1 - beta2))
         p.assign_sub(mi * scale / (ops.sqrt(vi) + eps))
+    return loss
 
 
 def accuracy(x, y):
@@ -58,10 +65,8 @@ for epoch in range(1, 16):
     total = 0.0
     for i in range(0, len(order), batch):
         idx = order[i:i + batch]
-        with lk.GradientTape() as tape:
-            loss = ops.mean(ops.sparse_softmax_cross_entropy(y_train[idx], forward(x_train[idx])))
+        loss = train_step(x_train[idx], y_train[idx])
         step += 1
-        adam_step(tape.gradient(loss, params), step)
         total += float(loss) * len(idx)
     if epoch % 3 == 0 or epoch == 1:
         print(f"epoch {epoch:2d}  loss {total / len(x_train):.4f}  test accuracy {accuracy(x_test, y_test):.3f}")
