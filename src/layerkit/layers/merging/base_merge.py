@@ -48,7 +48,7 @@ class Merge(Layer):
         return f"{type(self).__name__} '{self.name}'"
 
     def _merge_function(self, inputs):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _merge_function(inputs): the merge of its inputs.")
 
     def _merge_with_masks(self, inputs, masks):
         return self._merge_function(inputs)

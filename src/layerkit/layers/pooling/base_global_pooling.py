@@ -33,7 +33,7 @@ class BaseGlobalPooling(Layer):
         return tuple(range(start, start + self.pool_dimensions))
 
     def call(self, inputs):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define call(): the reduction it pools with.")
 
     def compute_output_shape(self, input_shape):
         U.check_rank(U.layer_label(self), input_shape, self.pool_dimensions)

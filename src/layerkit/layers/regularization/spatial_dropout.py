@@ -19,7 +19,7 @@ class BaseSpatialDropout(Dropout):
         super().__init__(rate, seed=seed, name=name, dtype=dtype)
 
     def _noise_shape(self, shape):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _noise_shape(shape): which axes share a draw.")
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0 or shape_only(inputs):
