@@ -1,9 +1,14 @@
 """GradientTape: eager reverse-mode automatic differentiation over recorded primitives."""
+import numpy as np
+
 from layerkit.ops import add, ones_like, zeros_like
 from layerkit.ops.layout import SliceGrad, scatter_slices
 from layerkit.ops.primitive import RECORDERS
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 from layerkit.autodiff.variable import Variable
+
+
+_TENSORS = (Tensor, SymbolicTensor)
 
 
 class _Node:
@@ -132,7 +137,7 @@ class GradientTape:
         targets = _flatten(target)[0]
         src_leaves, rebuild = _flatten(sources)
         for s in src_leaves:
-            if not isinstance(s, (Tensor, SymbolicTensor)):
+            if not isinstance(s, _TENSORS):
                 raise TypeError(f"GradientTape.gradient: sources must be Tensors or Variables, received "
                                 f"{type(s).__name__}.")
         ups = [None] * len(targets) if output_gradients is None else _flatten(output_gradients)[0]
@@ -150,7 +155,12 @@ class GradientTape:
                 return g
 
             for t, u in zip(targets, ups):
-                g = u if u is not None else ones_like(t)
+                if u is not None:
+                    g = u
+                elif t.__class__ is Tensor:  # the usual eager scalar loss: skip ones_like's conversions
+                    g = Tensor(np.ones(t._data.shape, t._data.dtype))
+                else:
+                    g = ones_like(t)
                 grads[id(t)] = g if id(t) not in grads else add(grads[id(t)], g)
             # reverse recording order is reverse topological: a gradient is complete before use
             for node in reversed(self._nodes):

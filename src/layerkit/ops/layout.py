@@ -79,11 +79,19 @@ def _squeeze_spec(x, axes):
 
 # Own primitives (views, like reshape) rather than reshapes: they need no other sizes, so they
 # work on symbolic tensors with several unknown dimensions.
+def _expand_forward(x, axes):
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return x.reshape(shape)  # a view; numpy's expand_dims costs microseconds of argument handling
+
+
 EXPAND_DIMS = register(
-    "expand_dims", forward=lambda x, axes: np.expand_dims(x, axes), infer=_expand_spec,
+    "expand_dims", forward=_expand_forward, infer=_expand_spec,
     grad=lambda ctx, g: (apply(SQUEEZE, g, axes=ctx.attrs["axes"]),), view=True)
 SQUEEZE = register(
-    "squeeze", forward=lambda x, axes: np.squeeze(x, axes), infer=_squeeze_spec,
+    "squeeze", forward=lambda x, axes: x.reshape([d for i, d in enumerate(x.shape) if i not in axes]),
+    infer=_squeeze_spec,
     grad=lambda ctx, g: (apply(EXPAND_DIMS, g, axes=ctx.attrs["axes"]),), view=True)
 
 

@@ -37,7 +37,8 @@ def _reduce_forward(kernel):
 def _keep(g, ctx):
     """The output gradient in keepdims form, ready to broadcast against the input (expand_dims,
     not reshape: it needs no sizes, so unknown ones are fine)."""
-    return g if ctx.attrs["keepdims"] else S.expand_dims(g, ctx.attrs["axis"])
+    # (the primitive directly: the reduction's axes are already normalized and sorted)
+    return g if ctx.attrs["keepdims"] else apply(S.EXPAND_DIMS, g, axes=ctx.attrs["axis"])
 
 
 def _sum_grad(ctx, g):
