@@ -1,5 +1,6 @@
 """Running an optimized graph: the plan binds every value to a slot and calls each primitive's
 forward kernel in order, with no per-op dispatch, conversion or tape work in between."""
+import functools
 import time
 
 from layerkit.backend import core
@@ -15,9 +16,14 @@ class PythonPlan:
         self.slots = len(values)
         self.constants = [(v.id, v.ref) for v in values if v.kind == "constant"]
         self.variables = [(v.id, v.ref) for v in values if v.kind == "variable"]
-        # a fused node's forward returns a list: one array per output value
-        self.steps = [(n.op.forward, tuple(n.inputs), n.attrs,
+        # attrs bound once (a partial calls with them from C); a fused node's forward returns a
+        # list, one array per output value
+        self.steps = [(functools.partial(n.op.forward, **n.attrs), tuple(n.inputs),
                        tuple(n.outputs) if n.op.name == "fused_elementwise" else n.output) for n in graph.nodes]
+        self.template = [None] * self.slots
+        for v in values:
+            if v.kind == "constant":
+                self.template[v.id] = v.ref
         self.inputs = list(graph.inputs)
         self.outputs = list(graph.outputs)
         self.updates = [(var, vid, vid in graph.inplace_updates) for var, vid in graph.updates]
@@ -25,15 +31,19 @@ class PythonPlan:
         self.borrowed = {v.id for v in values if v.kind in ("variable", "input")} | set(graph.inplace_updates)
 
     def run(self, arrays):
-        env = [None] * self.slots
+        env = self.template.copy()
         for vid, a in zip(self.inputs, arrays):
-            env[vid] = a
-        for vid, a in self.constants:
             env[vid] = a
         for vid, var in self.variables:
             env[vid] = var._data
-        for forward, ins, attrs, out in self.steps:
-            result = forward(*[env[i] for i in ins], **attrs)
+        for forward, ins, out in self.steps:
+            n = len(ins)
+            if n == 1:
+                result = forward(env[ins[0]])
+            elif n == 2:
+                result = forward(env[ins[0]], env[ins[1]])
+            else:
+                result = forward(*[env[i] for i in ins])
             if out.__class__ is tuple:  # a fused node: several outputs
                 for o, r in zip(out, result):
                     env[o] = r
@@ -61,9 +71,9 @@ class PythonPlan:
                 env[vid] = a
             for vid, var in self.variables:
                 env[vid] = var._data
-            for k, (forward, ins, attrs, out) in enumerate(self.steps):
+            for k, (forward, ins, out) in enumerate(self.steps):
                 t = time.perf_counter()
-                result = forward(*[env[i] for i in ins], **attrs)
+                result = forward(*[env[i] for i in ins])
                 times[k].append(time.perf_counter() - t)
                 if out.__class__ is tuple:
                     for o, r in zip(out, result):

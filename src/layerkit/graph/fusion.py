@@ -32,8 +32,10 @@ MAX_OPERANDS = 16  # csrc/fused.cpp kMaxOperands: outputs + inputs of one group
 def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops, inplace=()):
     if None in shape:  # traced with unknown sizes: the group's shape is its inputs' broadcast
         shape = np.broadcast_shapes(*[x.shape for x in inputs])
-    return core.fused_elementwise(code, immediates, list(inputs), list(shape), list(out_bool), DTYPE_CODES[dtype],
-                                  n_regs, [inputs[i] for _, i in inplace], [slot for slot, _ in inplace])
+    if inplace:
+        return core.fused_elementwise(code, immediates, inputs, shape, out_bool, DTYPE_CODES[dtype], n_regs,
+                                      [inputs[i] for _, i in inplace], [slot for slot, _ in inplace])
+    return core.fused_elementwise(code, immediates, inputs, shape, out_bool, DTYPE_CODES[dtype], n_regs)
 
 
 FUSED_ELEMENTWISE = register(
