@@ -11,10 +11,12 @@ Example:
 import functools
 import warnings
 
+import numpy as np
+
 from layerkit.graph.executor import PythonPlan
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import convert_argument, placeholder_for, trace
-from layerkit.ops import SymbolicTensor, Tensor
+from layerkit.ops import SymbolicTensor, Tensor, convert_to_tensor
 from layerkit.utils import tree
 
 # A function traced this many times has its signature changing every call: say so.
@@ -81,6 +83,10 @@ class Function:
         return bound[id(obj)]
 
     def _leaves(self, args, kwargs):
+        if not kwargs and all(a.__class__ is Tensor or type(a) is np.ndarray for a in args):
+            # the common call, arrays or tensors only: no structure to walk
+            tensors = [a if a.__class__ is Tensor else convert_to_tensor(a) for a in args]
+            return tuple(tensors), kwargs, tensors, tensors
         args, kwargs = tree.map_structure(convert_argument, (args, kwargs))
         leaves = tree.flatten((args, kwargs))
         tensors = [x for x in leaves if isinstance(x, Tensor) and x.__class__ is Tensor]
