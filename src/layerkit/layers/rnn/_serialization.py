@@ -47,3 +47,24 @@ def deserialize_layer(config, custom_objects=None, who="deserialize_layer"):
         raise ValueError(f"{who}: unknown layer class {name!r}. If it is a custom layer, pass it in "
                          f"`custom_objects={{{name!r}: {name}}}`.")
     return cls.from_config(dict(config["config"]))
+
+
+def serialize_args(layer, names):
+    """{name: value} of the layer's arguments `names`, in that order (Keras's key order), each
+    serialized by its kind: activations, initializers, regularizers and constraints by name
+    suffix, plain values as they are."""
+    from layerkit import activations, constraints, initializers, regularizers
+
+    out = {}
+    for name in names:
+        value = getattr(layer, name)
+        if name.endswith("activation"):
+            value = activations.serialize(value)
+        elif name.endswith("_initializer"):
+            value = initializers.serialize(value)
+        elif name.endswith("_regularizer"):
+            value = regularizers.serialize(value)
+        elif name.endswith("_constraint"):
+            value = constraints.serialize(value)
+        out[name] = value
+    return out

@@ -1,8 +1,8 @@
 """GRU: the Gated Recurrent Unit layer (Cho et al. 2014), `RNN(GRUCell(...))`."""
-from layerkit import activations, constraints, initializers, regularizers
 from layerkit.layers.input_spec import InputSpec
 from layerkit.layers.rnn.gru_cell import GRUCell
 from layerkit.layers.rnn.rnn import RNN, cell_property, check_use_cudnn
+from layerkit.layers.rnn._serialization import serialize_args
 
 
 class GRU(RNN):
@@ -93,26 +93,13 @@ class GRU(RNN):
     def get_config(self):
         config = super().get_config()
         del config["cell"]  # the cell is rebuilt from the layer's own arguments
-        config.update({
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "reset_after": self.reset_after,
-            "seed": self.cell.seed,
-        })
+        config.update(serialize_args(self, (
+            "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+            "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+            "bias_regularizer", "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+            "bias_constraint", "dropout", "recurrent_dropout", "reset_after"
+        )))
+        config["seed"] = self.cell.seed
         return config
 
     @classmethod

@@ -1,8 +1,8 @@
 """SimpleRNN: the fully connected RNN over a sequence, `RNN(SimpleRNNCell(...))`."""
-from layerkit import activations, constraints, initializers, regularizers
 from layerkit.layers.input_spec import InputSpec
 from layerkit.layers.rnn.rnn import RNN, cell_property
 from layerkit.layers.rnn.simple_rnn_cell import SimpleRNNCell
+from layerkit.layers.rnn._serialization import serialize_args
 
 
 class SimpleRNN(RNN):
@@ -85,23 +85,11 @@ class SimpleRNN(RNN):
         # Keras's SimpleRNN config has no `seed` (unlike LSTM and GRU); the keys follow Keras.
         config = super().get_config()
         del config["cell"]
-        config.update({
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-        })
+        config.update(serialize_args(self, (
+            "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+            "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+            "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout"
+        )))
         return config
 
     @classmethod
