@@ -61,25 +61,31 @@ nb::object matmul_kernel(Array a, Array b, bool ta, bool tb) {
   return nb::none();
 }
 
-// y = act(x @ op(w) + bias): the bias is written into y first and the GEMM accumulates onto it
-// (beta = 1), then the activation runs over y while it is still in cache. x is (M, K); w is
-// (K, N), or (N, K) when tw; bias is (N,); act is an elementwise op code or -1 for none.
+// y = act(x @ op(w) + bias): one GEMM into y, then one pass over y (still in cache for the rows a
+// thread just produced) adding the bias and applying the activation. x is (M, K); w is (K, N),
+// or (N, K) when tw; bias is (N,); act is an elementwise op code or -1 for none.
 template <class T>
 void linear_typed(const T* x, const T* w, const T* bias, T* y, int64_t M, int64_t N, int64_t K, bool tw, int act) {
-  for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, bias, N * sizeof(T));
   if (K > 0) {
     if constexpr (std::is_same_v<T, float>)
       scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, tw ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
-                        (blasint)K, 1.0f, x, (blasint)K, w, (blasint)(tw ? K : N), 1.0f, y, (blasint)N);
+                        (blasint)K, 1.0f, x, (blasint)K, w, (blasint)(tw ? K : N), 0.0f, y, (blasint)N);
     else
       scipy_cblas_dgemm(CblasRowMajor, CblasNoTrans, tw ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
-                        (blasint)K, 1.0, x, (blasint)K, w, (blasint)(tw ? K : N), 1.0, y, (blasint)N);
+                        (blasint)K, 1.0, x, (blasint)K, w, (blasint)(tw ? K : N), 0.0, y, (blasint)N);
+  } else {
+    std::fill(y, y + M * N, T(0));
   }
-  if (act < 0) return;
-  const int64_t n = M * N, rows_per = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(N, 1));
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t r = 0; r < M; r += rows_per)
-    unary_array<T>(static_cast<U>(act), y + r * N, y + r * N, std::min(rows_per, M - r) * N);
+  const int64_t rows_per = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(N, 1));
+#pragma omp parallel for schedule(static) if (M * N > kParallelGrain)
+  for (int64_t r0 = 0; r0 < M; r0 += rows_per) {
+    const int64_t r1 = std::min(M, r0 + rows_per);
+    for (int64_t r = r0; r < r1; ++r) {
+      T* yr = y + r * N;
+      for (int64_t j = 0; j < N; ++j) yr[j] += bias[j];
+    }
+    if (act >= 0) unary_array<T>(static_cast<U>(act), y + r0 * N, y + r0 * N, (r1 - r0) * N);
+  }
 }
 
 nb::object linear_kernel(Array x, Array w, Array bias, bool tw, int act) {
