@@ -4,8 +4,8 @@ output is still in cache.
 
 Legality: the matmul has a 2-D weight, no transpose of x, and its only consumer is an `add` of a
 1-D bias of the output's last size; the activation (relu, sigmoid or tanh) joins only when the
-sum has no other consumer and is not a result — in training the backward pass reads the
-pre-activation, so there only the bias is fused.
+sum has no other consumer and is not a result. The gradients of these activations read their
+output, not the pre-activation, so in training too the whole epilogue fuses.
 """
 import math
 

@@ -25,9 +25,12 @@ NEGATIVE, negative = _unary("negative", lambda ctx, g: (negative(g),), float_onl
 ABS, abs = _unary("abs", lambda ctx, g: (g * sign(ctx.inputs[0]),), float_only=False)
 SIGN, sign = _unary("sign", None, float_only=False)
 SQUARE, square = _unary("square", lambda ctx, g: (g * (2 * ctx.inputs[0]),), float_only=False)
-RELU, relu = _unary("relu", lambda ctx, g: (apply(RELU_GRAD, ctx.inputs[0], g),), float_only=False)
-# g where x > 0, else 0: one pass instead of a comparison and a select. Linear in g, so its own
-# gradient is itself (with respect to g) and zero almost everywhere with respect to x.
+# The gradient reads relu's output, not its input (y > 0 exactly where x > 0, NaN included): the
+# pre-activation then has no reader but relu, so compiled graphs fuse bias + relu into the
+# producing kernel and never store it.
+RELU, relu = _unary("relu", lambda ctx, g: (apply(RELU_GRAD, ctx.output, g),), float_only=False)
+# g where y > 0, else 0: one pass instead of a comparison and a select. Linear in g, so its own
+# gradient is itself (with respect to g) and zero almost everywhere with respect to y.
 RELU_GRAD = register("relu_grad", forward=core.relu_grad, infer=lambda x, g: (g.shape, g.dtype),
                      grad=lambda ctx, gg: (None, apply(RELU_GRAD, ctx.inputs[0], gg)), kernels=("relu_grad",))
 SQRT, sqrt = _unary("sqrt", lambda ctx, g: (g * 0.5 / ctx.output,))
