@@ -508,3 +508,21 @@ def test_assigning_a_variable_off_the_backward_path_is_harmless():
     u.assign(0.0)
     assert float(tape.gradient(y, v)) == 6.0
     assert float(tape.gradient(y, u, unconnected_gradients="zero")) == 0.0
+
+
+def test_slice_gradients_of_one_tensor_combine_whether_they_tile_are_disjoint_or_overlap():
+    x = lk.convert_to_tensor(np.arange(24, dtype="float64").reshape(3, 8))
+    with lk.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        tiled = ops.sum(x[:, 0:2]) + 2.0 * ops.sum(x[:, 2:4]) + 3.0 * ops.sum(x[:, 4:])
+        disjoint = ops.sum(x[:, 1]) + ops.sum(x[:, 5:7])
+        overlap = ops.sum(x[:, 1:3]) + ops.sum(x[:, 2:5])
+        mixed_axes = ops.sum(x[:, 5]) + ops.sum(x[0])
+    expected = {
+        "tiled": np.tile([1, 1, 2, 2, 3, 3, 3, 3], (3, 1)),
+        "disjoint": np.tile([0, 1, 0, 0, 0, 1, 1, 0], (3, 1)),
+        "overlap": np.tile([0, 1, 2, 1, 1, 0, 0, 0], (3, 1)),
+        "mixed_axes": np.array([[1, 1, 1, 1, 1, 2, 1, 1], [0, 0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 1, 0, 0]]),
+    }
+    for name, target in [("tiled", tiled), ("disjoint", disjoint), ("overlap", overlap), ("mixed_axes", mixed_axes)]:
+        np.testing.assert_array_equal(np.asarray(tape.gradient(target, x)), expected[name], err_msg=name)

@@ -297,7 +297,46 @@ class SliceGrad:
         self.key, self.g, self.shape = key, g, shape
 
 
+def _runs(keys, shape):
+    """(axis, [(lo, hi) per key]) when every key selects a contiguous run along one common axis
+    and all of every other axis (an RNN's time steps, a layer's gates); None otherwise."""
+    axis, runs = None, []
+    for key in keys:
+        if any(k[0] == "n" for k in key):
+            return None
+        run = None
+        for a, (k, n) in enumerate(zip(key, shape)):
+            if k[0] == "s" and k[1:] == (None, None, None):
+                continue
+            if run is not None or (axis is not None and a != axis):
+                return None
+            axis = a
+            if k[0] == "i":
+                run = (k[1], k[1] + 1)
+            elif k[3] in (None, 1):
+                lo, hi, _ = slice(k[1], k[2]).indices(n)
+                run = (lo, max(lo, hi))
+            else:
+                return None
+        runs.append(run)
+    if axis is None:
+        return None
+    return axis, [(0, shape[axis]) if r is None else r for r in runs]
+
+
 def _getitem_grad_forward(*gs, shape, keys):
+    found = _runs(keys, shape)
+    if found is not None:
+        axis, runs = found
+        ordered = sorted(runs)
+        if all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])):
+            # disjoint slices: each gradient is written once; no zero-fill where they tile the axis
+            tiled = ordered[0][0] == 0 and ordered[-1][1] == shape[axis] and all(
+                a[1] == b[0] for a, b in zip(ordered, ordered[1:]))
+            out = (np.empty if tiled else np.zeros)(shape, gs[0].dtype)
+            for g, key in zip(gs, keys):
+                core.assign(out[_numpy_key(key)], g)
+            return out
     out = np.zeros(shape, gs[0].dtype)
     for g, key in zip(gs, keys):
         view = out[_numpy_key(key)]
