@@ -80,11 +80,7 @@ class BaseConvTranspose(Layer):
         outputs = ops.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding,
                                      output_padding=self.output_padding, data_format=self.data_format,
                                      dilation_rate=self.dilation_rate)
-        if self.bias is not None:
-            outputs = U.add_bias(outputs, self.bias, self.data_format)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return U.bias_and_activation(self, outputs)
 
     def compute_output_shape(self, input_shape):
         U.check_rank(U.layer_label(self), input_shape, self.rank)
@@ -96,8 +92,6 @@ class BaseConvTranspose(Layer):
 
     def get_config(self):
         config = super().get_config()
-        if self.activity_regularizer is not None:  # Keras's base config puts it right after dtype when set
-            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         config.update({
             "filters": self.filters,
             "kernel_size": self.kernel_size,

@@ -72,28 +72,14 @@ class BaseDepthwiseConv(Layer):
     def call(self, inputs):
         outputs = ops.depthwise_conv(inputs, self.kernel, strides=self.strides, padding=self.padding,
                                      data_format=self.data_format, dilation_rate=self.dilation_rate)
-        if self.bias is not None:
-            outputs = U.add_bias(outputs, self.bias, self.data_format)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return U.bias_and_activation(self, outputs)
 
     def compute_output_shape(self, input_shape):
-        who = U.layer_label(self)
-        U.check_rank(who, input_shape, self.rank)
-        spatial, channels = U.split_channels(input_shape, self.data_format)
-        out = tuple(U.conv_output_length(n, k, s, self.padding, d)
-                    for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
-        filters = None if channels is None else channels * self.depth_multiplier
-        shape = U.join_channels(input_shape[0], out, filters, self.data_format)
-        U.check_output_positive(who, input_shape, shape, f"kernel_size={self.kernel_size}, strides={self.strides}, "
-                                f"dilation_rate={self.dilation_rate}, padding={self.padding!r}")
-        return shape
+        _, channels = U.split_channels(input_shape, self.data_format)
+        return U.conv_output_shape(self, input_shape, None if channels is None else channels * self.depth_multiplier)
 
     def get_config(self):
         config = super().get_config()
-        if self.activity_regularizer is not None:  # Keras's base config puts it right after dtype when set
-            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         config.update({
             "depth_multiplier": self.depth_multiplier,
             "kernel_size": self.kernel_size,

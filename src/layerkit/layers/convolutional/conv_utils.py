@@ -126,3 +126,27 @@ def add_bias(outputs, bias, data_format):
     if data_format == "channels_first":
         bias = ops.reshape(bias, (bias.shape[0],) + (1,) * (outputs.ndim - 2))
     return ops.add(outputs, bias)
+
+
+def conv_output_shape(layer, input_shape, filters):
+    """The output shape of a convolution layer (its kernel_size, strides, dilation_rate, padding
+    and data_format) for `input_shape`, checked to be non-empty; `filters` output channels."""
+    who = layer_label(layer)
+    check_rank(who, input_shape, layer.rank)
+    spatial, _ = split_channels(input_shape, layer.data_format)
+    out = tuple(conv_output_length(n, k, s, layer.padding, d)
+                for n, k, s, d in zip(spatial, layer.kernel_size, layer.strides, layer.dilation_rate))
+    shape = join_channels(input_shape[0], out, filters, layer.data_format)
+    check_output_positive(who, input_shape, shape, f"kernel_size={layer.kernel_size}, strides={layer.strides}, "
+                          f"dilation_rate={layer.dilation_rate}, padding={layer.padding!r}")
+    return shape
+
+
+def bias_and_activation(layer, outputs):
+    """`outputs` plus the layer's bias (if any), through its activation (if any)."""
+    if layer.bias is not None:
+        outputs = add_bias(outputs, layer.bias, layer.data_format)
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return outputs
+

@@ -1,5 +1,5 @@
 """RNN: runs a recurrent cell over the time axis of a sequence (the base of SimpleRNN, LSTM, GRU)."""
-from layerkit import ops, regularizers
+from layerkit import ops
 from layerkit.layers.input_spec import InputSpec, check_input_spec
 from layerkit.layers.layer import Layer
 from layerkit.layers.rnn._serialization import deserialize_layer, serialize_layer
@@ -244,8 +244,6 @@ class RNN(Layer):
 
     def get_config(self):
         config = super().get_config()
-        if self.activity_regularizer is not None:
-            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         config.update({
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
