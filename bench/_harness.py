@@ -68,3 +68,26 @@ def torch_or_none():
         return torch
     except ImportError:
         return None
+
+
+def adam(params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
+    """A hand-written Adam for layerkit's benchmarks (no optimizer module yet): returns
+    `apply(grads)`, written with ops so a compiled step fuses each variable's update."""
+    import numpy as np
+
+    import layerkit as lk
+    from layerkit import ops
+
+    m = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
+    v = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
+    t = lk.Variable(np.zeros((), "float32"), trainable=False)
+
+    def apply(grads):
+        t.assign_add(1.0)
+        scale = lr * ops.sqrt(1.0 - ops.power(beta2, t)) / (1.0 - ops.power(beta1, t))
+        for p, g, mi, vi in zip(params, grads, m, v):
+            mi.assign(mi * beta1 + g * (1 - beta1))
+            vi.assign(vi * beta2 + ops.square(g) * (1 - beta2))
+            p.assign_sub(mi * scale / (ops.sqrt(vi) + eps))
+    return apply
+

@@ -4,7 +4,7 @@ the step) and PyTorch eager in the same run."""
 import numpy as np
 
 import layerkit as lk
-from _harness import emit, median_time, set_threads, torch_or_none
+from _harness import adam, emit, median_time, set_threads, torch_or_none
 from layerkit import layers, ops
 
 set_threads()
@@ -15,26 +15,11 @@ x_np = rng.integers(1, VOCAB, (BATCH, STEPS)).astype("int32")
 y_np = rng.integers(0, 2, (BATCH, 1)).astype("float32")
 
 
-def adam(params):
-    m = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
-    v = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
-    t = lk.Variable(np.zeros((), "float32"), trainable=False)
-
-    def apply(grads):
-        t.assign_add(1.0)
-        scale = LR * ops.sqrt(1.0 - ops.power(0.999, t)) / (1.0 - ops.power(0.9, t))
-        for p, g, mi, vi in zip(params, grads, m, v):
-            mi.assign(mi * 0.9 + g * 0.1)
-            vi.assign(vi * 0.999 + ops.square(g) * 0.001)
-            p.assign_sub(mi * scale / (ops.sqrt(vi) + 1e-7))
-    return apply
-
-
 def layerkit_step(compiled):
     model = lk.Sequential([layers.Input(shape=(STEPS,), dtype="int32"), layers.Embedding(VOCAB, UNITS),
                            layers.LSTM(UNITS), layers.Dense(1, activation="sigmoid")])
     params = model.trainable_weights
-    update = adam(params)
+    update = adam(params, LR)
     x, y = lk.convert_to_tensor(x_np), lk.convert_to_tensor(y_np)
 
     def step(x, y):

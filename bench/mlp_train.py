@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 import layerkit as lk
-from _harness import emit, median_time, set_threads, torch_or_none
+from _harness import adam, emit, median_time, set_threads, torch_or_none
 from layerkit import ops
 
 set_threads()
@@ -22,20 +22,12 @@ def layerkit_step(hidden, compiled):
     model = lk.Sequential([lk.layers.Input(shape=(784,)), lk.layers.Dense(hidden, activation="relu"),
                            lk.layers.Dense(hidden, activation="relu"), lk.layers.Dense(10)])
     params = model.trainable_weights
-    m = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
-    v = [lk.Variable(np.zeros(p.shape, "float32"), trainable=False) for p in params]
-    t = lk.Variable(np.zeros((), "float32"), trainable=False)
+    update = adam(params, LR, B1, B2, EPS)
 
     def step(x, y):
         with lk.GradientTape() as tape:
             loss = ops.mean(ops.sparse_softmax_cross_entropy(y, model(x)))
-        grads = tape.gradient(loss, params)
-        t.assign_add(1.0)
-        scale = LR * ops.sqrt(1.0 - ops.power(B2, t)) / (1.0 - ops.power(B1, t))
-        for p, g, mi, vi in zip(params, grads, m, v):
-            mi.assign(mi * B1 + g * (1 - B1))
-            vi.assign(vi * B2 + ops.square(g) * (1 - B2))
-            p.assign_sub(mi * scale / (ops.sqrt(vi) + EPS))
+        update(tape.gradient(loss, params))
         return loss
 
     fn = lk.function(step) if compiled else step

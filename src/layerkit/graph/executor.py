@@ -14,7 +14,6 @@ class PythonPlan:
         self.graph = graph
         values = graph.values
         self.slots = len(values)
-        self.constants = [(v.id, v.ref) for v in values if v.kind == "constant"]
         self.variables = [(v.id, v.ref) for v in values if v.kind == "variable"]
         # attrs bound once (a partial calls with them from C); a fused node's forward returns a
         # list, one array per output value
@@ -30,12 +29,17 @@ class PythonPlan:
         # values whose buffer belongs to someone else: results made of them are copied
         self.borrowed = {v.id for v in values if v.kind in ("variable", "input")} | set(graph.inplace_updates)
 
-    def run(self, arrays):
+    def _env(self, arrays):
+        """The value slots at the start of a run: constants, arguments, variables' buffers."""
         env = self.template.copy()
         for vid, a in zip(self.inputs, arrays):
             env[vid] = a
         for vid, var in self.variables:
             env[vid] = var._data
+        return env
+
+    def run(self, arrays):
+        env = self._env(arrays)
         for forward, ins, out in self.steps:
             n = len(ins)
             if n == 1:
@@ -64,13 +68,7 @@ class PythonPlan:
         Runs the plan like `run`, variable updates included."""
         times = [[] for _ in self.steps]
         for _ in range(repeats):
-            env = [None] * self.slots
-            for vid, a in zip(self.inputs, arrays):
-                env[vid] = a
-            for vid, a in self.constants:
-                env[vid] = a
-            for vid, var in self.variables:
-                env[vid] = var._data
+            env = self._env(arrays)
             for k, (forward, ins, out) in enumerate(self.steps):
                 t = time.perf_counter()
                 result = forward(*[env[i] for i in ins])
