@@ -142,6 +142,18 @@ class NoGil {
         ": expected a numeric array, received bool").c_str());                 \
   }
 
+// Same over every dtype, bool included.
+#define LK_DISPATCH_ALL(dt, ...)                                         \
+  switch (dt) {                                                         \
+    case DType::F32: { using T = float; __VA_ARGS__; break; }           \
+    case DType::F64: { using T = double; __VA_ARGS__; break; }          \
+    case DType::I32: { using T = int32_t; __VA_ARGS__; break; }         \
+    case DType::I64: { using T = int64_t; __VA_ARGS__; break; }         \
+    case DType::Bool: { using T = bool; __VA_ARGS__; break; }           \
+  }
+
+inline size_t itemsize_of(DType d) { return d == DType::F64 || d == DType::I64 ? 8 : (d == DType::Bool ? 1 : 4); }
+
 // The kernel list: every kernel is bound through def_kernel, which records its name, so the
 // Python op registry can be checked against what the core really provides (one list, no copy).
 std::vector<std::string>& kernel_names();

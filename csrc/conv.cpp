@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "common.h"
+#include "executor.h"
 
 #include <cblas.h>
 #include <nanobind/stl/array.h>
@@ -38,11 +39,6 @@ std::string tuple_str(const S& s) {
   throw nb::value_error((std::string(op) + ": " + msg).c_str());
 }
 
-const char* dtype_name(DType d) {
-  static const char* names[] = {"float32", "float64", "int32", "int64", "bool"};
-  return names[static_cast<int>(d)];
-}
-
 // The shared float dtype of two arguments; type_error naming both when they differ.
 DType common_dtype(const char* op, const Array& a, const char* an, const Array& b, const char* bn) {
   DType da = dtype_of(a.dtype(), op), db = dtype_of(b.dtype(), op);
@@ -54,13 +50,17 @@ DType common_dtype(const char* op, const Array& a, const char* an, const Array& 
 }
 
 // The shape of a rank-4 argument; value_error naming op and argument otherwise.
-std::array<int64_t, 4> rank4(const char* op, const Array& a, const char* name, const char* dims) {
-  std::vector<int64_t> s(a.ndim());
-  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
+I4 rank4(const char* op, const std::vector<int64_t>& s, const char* name, const char* dims) {
   if (s.size() != 4)
     fail(op, std::string("argument '") + name + "' expected a rank-4 array " + dims +
                  ", received rank " + std::to_string(s.size()) + " with shape " + tuple_str(s));
   return {s[0], s[1], s[2], s[3]};
+}
+
+I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
+  std::vector<int64_t> s(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
+  return rank4(op, s, name, dims);
 }
 
 struct Geom {
@@ -512,6 +512,26 @@ void dw_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
   }
 }
 
+// The three convolutions on raw buffers, the one implementation behind both the eager kernels and
+// the native steps: depthwise-style geometries take the direct loops, the rest im2col + GEMM.
+template <class T>
+void conv_forward(const Geom& q, const T* x, const T* w, T* y) {
+  if (q.Cg == 1) dw_forward(q, x, w, y);
+  else gemm_forward(q, x, w, y);
+}
+
+template <class T>
+void conv_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
+  if (q.Cg == 1) dw_backprop_input(q, g, w, dx);
+  else gemm_backprop_input(q, g, w, dx);
+}
+
+template <class T>
+void conv_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
+  if (q.Cg == 1) dw_backprop_filter(q, x, g, dw);
+  else gemm_backprop_filter(q, x, g, dw);
+}
+
 // conv2d(x (N,H,W,C), w (KH,KW,C/groups,O)) -> (N,OH,OW,O), cross-correlation as in Keras.
 nb::object conv2d(const Array& x, const Array& w, I2 strides, I4 padding, I2 dilation, int64_t groups) {
   const char* op = "conv2d";
@@ -525,8 +545,7 @@ nb::object conv2d(const Array& x, const Array& w, I2 strides, I4 padding, I2 dil
     const T* wp = static_cast<const T*>(w.data());
     {
       nb::gil_scoped_release nogil;
-      if (q.Cg == 1) dw_forward(q, xp, wp, out);
-      else gemm_forward(q, xp, wp, out);
+      conv_forward(q, xp, wp, out);
     }
     return res;
   });
@@ -548,8 +567,7 @@ nb::object conv2d_backprop_input(const Array& g, const Array& w, I4 input_shape,
     const T* wp = static_cast<const T*>(w.data());
     {
       nb::gil_scoped_release nogil;
-      if (q.Cg == 1) dw_backprop_input(q, gp, wp, dx);
-      else gemm_backprop_input(q, gp, wp, dx);
+      conv_backprop_input(q, gp, wp, dx);
     }
     return res;
   });
@@ -571,11 +589,94 @@ nb::object conv2d_backprop_filter(const Array& x, const Array& g, I4 filter_shap
     const T* gp = static_cast<const T*>(g.data());
     {
       nb::gil_scoped_release nogil;
-      if (q.Cg == 1) dw_backprop_filter(q, xp, gp, dw);
-      else gemm_backprop_filter(q, xp, gp, dw);
+      conv_backprop_filter(q, xp, gp, dw);
     }
     return res;
   });
+}
+
+// ---- native steps: the same typed functions on the plan's slots -------------------------------
+// ints: [stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, dil_h, dil_w, groups]
+struct ConvAttrs {
+  I2 strides;
+  I4 padding;
+  I2 dilation;
+  int64_t groups;
+};
+
+ConvAttrs conv_attrs(const StepSpec& s) {
+  expect_ints(s, 9);
+  const auto& i = s.ints;
+  return {{i[0], i[1]}, {i[2], i[3], i[4], i[5]}, {i[6], i[7]}, i[8]};
+}
+
+// Like expect_arity, for steps that may receive extra inputs they do not read (the tensor a
+// backward op keeps only for its shape, which the output slot already gives).
+void expect_min_inputs(const StepSpec& s, size_t n_in, size_t n_out) {
+  if (s.in.size() < n_in || s.out.size() != n_out)
+    throw nb::value_error((s.kernel + ": expected at least " + std::to_string(n_in) + " inputs and " +
+                           std::to_string(n_out) + " output, received " + std::to_string(s.in.size()) + " and " +
+                           std::to_string(s.out.size())).c_str());
+}
+
+// The shared float dtype of two operands and the result; type_error naming the step otherwise.
+DType step_dtype(const StepSpec& s, const Slot* a, const char* an, const Slot* b, const char* bn, const Slot* out) {
+  if (a->dtype != DType::F32 && a->dtype != DType::F64)
+    throw nb::type_error((s.kernel + ": " + an + " must be float32 or float64, received " + dtype_name(a->dtype)).c_str());
+  if (b->dtype != a->dtype)
+    throw nb::type_error((s.kernel + ": arguments '" + an + "' and '" + bn + "' must have the same dtype, received " +
+                          dtype_name(a->dtype) + " and " + dtype_name(b->dtype)).c_str());
+  expect_dtype(s, out, a->dtype, "the result");
+  return a->dtype;
+}
+
+// in: x (N,H,W,C), w (KH,KW,C/groups,O); out: y (N,OH,OW,O)
+StepFn conv2d_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 2, 1);
+  const ConvAttrs a = conv_attrs(s);
+  const Slot *x = s.in[0], *w = s.in[1], *y = s.out[0];
+  const DType dt = step_dtype(s, x, "x", w, "w", y);
+  const Geom q = make_geom(op, "x", rank4(op, x->shape, "x", "(N, H, W, C)"), "w",
+                           rank4(op, w->shape, "w", "(KH, KW, C/groups, O)"), a.strides, a.padding, a.dilation, a.groups);
+  check_shape(op, "y", rank4(op, y->shape, "y", "(N, OH, OW, O)"), {q.N, q.OH, q.OW, q.O}, "(the conv2d output)");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [q, x, w, y]() { conv_forward(q, x->as<T>(), w->as<T>(), y->as<T>()); });
+  return fn;
+}
+
+// in: g (N,OH,OW,O), w (KH,KW,C/groups,O), ignored extras; out: dx, whose shape is the input shape
+StepFn conv2d_backprop_input_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_min_inputs(s, 2, 1);
+  const ConvAttrs a = conv_attrs(s);
+  const Slot *g = s.in[0], *w = s.in[1], *dx = s.out[0];
+  const DType dt = step_dtype(s, g, "g", w, "w", dx);
+  const I4 gs = rank4(op, g->shape, "g", "(N, OH, OW, O)");
+  const I4 xs = rank4(op, dx->shape, "dx", "(N, H, W, C)");
+  const Geom q = make_geom(op, "dx", xs, "w", rank4(op, w->shape, "w", "(KH, KW, C/groups, O)"), a.strides,
+                           a.padding, a.dilation, a.groups);
+  check_shape(op, "g", gs, {q.N, q.OH, q.OW, q.O}, "(the conv2d output for input shape " + tuple_str(xs) + ")");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [q, g, w, dx]() { conv_backprop_input(q, g->as<T>(), w->as<T>(), dx->as<T>()); });
+  return fn;
+}
+
+// in: x (N,H,W,C), g (N,OH,OW,O); out: dw, whose shape is the filter shape (KH,KW,C/groups,O)
+StepFn conv2d_backprop_filter_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 2, 1);
+  const ConvAttrs a = conv_attrs(s);
+  const Slot *x = s.in[0], *g = s.in[1], *dw = s.out[0];
+  const DType dt = step_dtype(s, x, "x", g, "g", dw);
+  const I4 gs = rank4(op, g->shape, "g", "(N, OH, OW, O)");
+  const I4 ws = rank4(op, dw->shape, "dw", "(KH, KW, C/groups, O)");
+  const Geom q = make_geom(op, "x", rank4(op, x->shape, "x", "(N, H, W, C)"), "dw", ws, a.strides, a.padding,
+                           a.dilation, a.groups);
+  check_shape(op, "g", gs, {q.N, q.OH, q.OW, q.O}, "(the conv2d output of x and filter shape " + tuple_str(ws) + ")");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [q, x, g, dw]() { conv_backprop_filter(q, x->as<T>(), g->as<T>(), dw->as<T>()); });
+  return fn;
 }
 
 }  // namespace
@@ -589,6 +690,9 @@ void bind_conv(nb::module_& m) {
   def_kernel(m, "conv2d_backprop_filter", &conv2d_backprop_filter, nb::arg("x"), nb::arg("g"),
              nb::arg("filter_shape"), nb::arg("strides"), nb::arg("padding"), nb::arg("dilation"),
              nb::arg("groups"));
+  register_step("conv2d", &conv2d_step);
+  register_step("conv2d_backprop_input", &conv2d_backprop_input_step);
+  register_step("conv2d_backprop_filter", &conv2d_backprop_filter_step);
 }
 
 }  // namespace layerkit::core

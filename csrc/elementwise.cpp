@@ -8,6 +8,7 @@
 #include "broadcast.h"
 #include "common.h"
 #include "elementwise_ops.h"
+#include "executor.h"
 
 namespace layerkit::core {
 namespace {
@@ -110,15 +111,19 @@ nb::object binary_kernel(const char* name, Array a, Array b) {
 
 // ---- where ---------------------------------------------------------------------------------
 template <class T>
+void where_run(const Plan<3>& p, const bool* c, const T* a, const T* b, T* y) {
+  run_plan(p, [&](int64_t o, const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
+    for (int64_t i = 0; i < n; ++i) y[o + i] = c[off[0] + i * s[0]] ? a[off[1] + i * s[1]] : b[off[2] + i * s[2]];
+  });
+}
+
+template <class T>
 nb::object where_typed(const Plan<3>& p, const bool* c, const T* a, const T* b) {
   T* y;
   auto out = new_array<T>(p.shape, &y);
   {
     nb::gil_scoped_release nogil;
-    run_plan(p, [&](int64_t o, const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
-      for (int64_t i = 0; i < n; ++i)
-        y[o + i] = c[off[0] + i * s[0]] ? a[off[1] + i * s[1]] : b[off[2] + i * s[2]];
-    });
+    where_run<T>(p, c, a, b, y);
   }
   return out;
 }
@@ -137,30 +142,24 @@ nb::object where_kernel(Array cond, Array x, Array y) {
 
 // ---- cast ----------------------------------------------------------------------------------
 template <class S, class D>
+void cast_run(const S* s, D* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<D, bool>) y[i] = s[i] != S(0);
+    else y[i] = static_cast<D>(s[i]);
+  }
+}
+
+template <class S, class D>
 nb::object cast_typed(const Array& x) {
   D* y;
   auto out = new_array<D>(shape_of(x), &y);
-  const S* s = static_cast<const S*>(x.data());
-  const int64_t n = (int64_t)x.size();
   {
     nb::gil_scoped_release nogil;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) {
-      if constexpr (std::is_same_v<D, bool>) y[i] = s[i] != S(0);
-      else y[i] = static_cast<D>(s[i]);
-    }
+    cast_run<S, D>(static_cast<const S*>(x.data()), y, (int64_t)x.size());
   }
   return out;
 }
-
-#define LK_DISPATCH_ALL(dt, ...)                                         \
-  switch (dt) {                                                         \
-    case DType::F32: { using T = float; __VA_ARGS__; break; }           \
-    case DType::F64: { using T = double; __VA_ARGS__; break; }          \
-    case DType::I32: { using T = int32_t; __VA_ARGS__; break; }         \
-    case DType::I64: { using T = int64_t; __VA_ARGS__; break; }         \
-    case DType::Bool: { using T = bool; __VA_ARGS__; break; }           \
-  }
 
 // Converts x to the dtype with the given code (0 f32, 1 f64, 2 i32, 3 i64, 4 bool).
 nb::object cast_kernel(Array x, int code) {
@@ -172,6 +171,117 @@ nb::object cast_kernel(Array x, int code) {
     LK_DISPATCH_ALL(dst, return cast_typed<S, T>(x));
   });
   return nb::none();
+}
+
+
+// ---- native steps (the graph executor's entry points; same loops as the kernels above) --------
+template <class T>
+void unary_par(U op, const T* x, T* y, int64_t n) {
+  if (n <= kParallelGrain) return unary_array<T>(op, x, y, n);
+  constexpr int64_t chunk = 1 << 14;
+#pragma omp parallel for schedule(static)
+  for (int64_t f = 0; f < n; f += chunk) unary_array<T>(op, x + f, y + f, std::min(chunk, n - f));
+}
+
+void expect_same_shape(const StepSpec& s, const Slot* a, const Slot* b) {
+  if (a->shape != b->shape)
+    throw nb::value_error((s.kernel + ": operand and result shapes differ").c_str());
+}
+
+// ints: [op code]
+StepFn unary_step(const StepSpec& s) {
+  expect_arity(s, 1, 1);
+  expect_ints(s, 1);
+  if (s.ints[0] < 0 || s.ints[0] > (int64_t)U::LogicalNot) throw nb::value_error("unary: unknown op code");
+  const U op = static_cast<U>(s.ints[0]);
+  Slot *x = s.in[0], *y = s.out[0];
+  expect_same_shape(s, x, y);
+  expect_dtype(s, y, x->dtype, "the result");
+  if (op == U::LogicalNot) {
+    expect_dtype(s, x, DType::Bool, "logical_not's operand");
+    return [x, y]() {
+      const bool* a = x->as<bool>();
+      bool* b = y->as<bool>();
+      for (size_t i = 0, n = x->size(); i < n; ++i) b[i] = !a[i];
+    };
+  }
+  const bool float_op = !(op == U::Neg || op == U::Abs || op == U::Sign || op == U::Square || op == U::Relu);
+  StepFn fn;
+  if (float_op) {
+    LK_DISPATCH_FLOAT(x->dtype, "unary", fn = [x, y, op]() { unary_par<T>(op, x->as<T>(), y->as<T>(), (int64_t)x->size()); });
+  } else {
+    LK_DISPATCH_NUMERIC(x->dtype, "unary", fn = [x, y, op]() { unary_par<T>(op, x->as<T>(), y->as<T>(), (int64_t)x->size()); });
+  }
+  return fn;
+}
+
+template <class F>
+void dispatch_binary(B op, F&& f) {
+  switch (op) {
+#define LK_B(name) case B::name: f(std::integral_constant<B, B::name>{}); return;
+    LK_B(Add) LK_B(Sub) LK_B(Mul) LK_B(Div) LK_B(Pow) LK_B(Max) LK_B(Min) LK_B(Eq) LK_B(Ne) LK_B(Lt) LK_B(Le)
+    LK_B(Gt) LK_B(Ge) LK_B(And) LK_B(Or) LK_B(ReluGrad)
+#undef LK_B
+  }
+}
+
+template <B op, class T>
+StepFn binary_typed_step(const Plan<3>& p, const Slot* a, const Slot* b, const Slot* y) {
+  using R = std::conditional_t<is_compare(op) || is_logical(op), bool, T>;
+  return [p, a, b, y]() { binary_run<op, T, R>(p, a->as<T>(), b->as<T>(), y->as<R>()); };
+}
+
+// ints: [op code]; a and b broadcast to the result's shape
+StepFn binary_step(const StepSpec& s) {
+  expect_arity(s, 2, 1);
+  expect_ints(s, 1);
+  if (s.ints[0] < 0 || s.ints[0] > (int64_t)B::ReluGrad) throw nb::value_error("binary: unknown op code");
+  Slot *a = s.in[0], *b = s.in[1], *y = s.out[0];
+  expect_dtype(s, b, a->dtype, "both operands");
+  Plan<3> p = make_plan<3>(s.kernel.c_str(), {a->ushape(), b->ushape()});
+  if (p.shape != y->ushape()) throw nb::value_error("binary: the operands broadcast to another shape than the result's");
+  StepFn fn;
+  dispatch_binary(static_cast<B>(s.ints[0]), [&](auto tag) {
+    constexpr B op = decltype(tag)::value;
+    expect_dtype(s, y, is_compare(op) || is_logical(op) ? DType::Bool : a->dtype, "the result");
+    if constexpr (is_logical(op)) {
+      expect_dtype(s, a, DType::Bool, "logical operands");
+      fn = binary_typed_step<op, bool>(p, a, b, y);
+    } else if constexpr (is_float_only(op)) {
+      LK_DISPATCH_FLOAT(a->dtype, "binary", fn = binary_typed_step<op, T>(p, a, b, y));
+    } else {
+      if (is_compare(op) && a->dtype == DType::Bool) fn = binary_typed_step<op, bool>(p, a, b, y);
+      else LK_DISPATCH_NUMERIC(a->dtype, "binary", fn = binary_typed_step<op, T>(p, a, b, y));
+    }
+  });
+  return fn;
+}
+
+StepFn where_step(const StepSpec& s) {
+  expect_arity(s, 3, 1);
+  Slot *c = s.in[0], *a = s.in[1], *b = s.in[2], *y = s.out[0];
+  expect_dtype(s, c, DType::Bool, "the condition");
+  expect_dtype(s, b, a->dtype, "x1 and x2");
+  expect_dtype(s, y, a->dtype, "the result");
+  Plan<3> p = make_plan<3>("where", {c->ushape(), a->ushape(), b->ushape()});
+  if (p.shape != y->ushape()) throw nb::value_error("where: the operands broadcast to another shape than the result's");
+  StepFn fn;
+  if (a->dtype == DType::Bool) fn = [p, c, a, b, y]() { where_run<bool>(p, c->as<bool>(), a->as<bool>(), b->as<bool>(), y->as<bool>()); };
+  else LK_DISPATCH_NUMERIC(a->dtype, "where", fn = [p, c, a, b, y]() { where_run<T>(p, c->as<bool>(), a->as<T>(), b->as<T>(), y->as<T>()); });
+  return fn;
+}
+
+// the result slot's dtype is the target
+StepFn cast_step(const StepSpec& s) {
+  expect_arity(s, 1, 1);
+  Slot *x = s.in[0], *y = s.out[0];
+  expect_same_shape(s, x, y);
+  StepFn fn;
+  LK_DISPATCH_ALL(x->dtype, {
+    using S = T;
+    LK_DISPATCH_ALL(y->dtype, fn = [x, y]() { cast_run<S, T>(x->as<S>(), y->as<T>(), (int64_t)x->size()); });
+  });
+  return fn;
 }
 
 }  // namespace
@@ -220,6 +330,10 @@ void bind_elementwise(nb::module_& m) {
 #undef LK_BINARY
   def_kernel(m, "where", &where_kernel, nb::arg("condition"), nb::arg("x1"), nb::arg("x2"));
   def_kernel(m, "cast", &cast_kernel, nb::arg("x"), nb::arg("dtype_code"));
+  register_step("unary", &unary_step);
+  register_step("binary", &binary_step);
+  register_step("where", &where_step);
+  register_step("cast", &cast_step);
 }
 
 }  // namespace layerkit::core

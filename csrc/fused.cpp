@@ -8,6 +8,7 @@
 #include "broadcast.h"
 #include "common.h"
 #include "elementwise_ops.h"
+#include "executor.h"
 
 namespace layerkit::core {
 namespace {
@@ -140,6 +141,50 @@ void run_program(const Program& prog, const Plan<kMaxOperands>& p, const std::ve
 // `targets[j]` (C-contiguous, of `shape`) receives output `target_slots[j]` in place instead of
 // a new array — a variable updated where it lives. Legal because each block loads all of its
 // inputs before it stores, and blocks are disjoint.
+// Checks and copies a program: rows of 5 int32, every register and operand index in range.
+Program make_program(const int32_t* c, size_t rows, const double* imm, size_t n_imm, int n_regs, size_t n_in,
+                     size_t n_out) {
+  Program prog;
+  for (size_t i = 0; i < rows; ++i) {
+    std::array<int32_t, 5> ins{c[5 * i], c[5 * i + 1], c[5 * i + 2], c[5 * i + 3], c[5 * i + 4]};
+    const bool reg_ok = ins[1] >= 0 && ins[1] < (ins[0] == kStore ? (int)n_out : n_regs);
+    const bool src_ok = ins[0] == kLoad ? (ins[2] >= 0 && ins[2] < (int)n_in)
+                        : ins[0] == kConst ? (ins[2] >= 0 && ins[2] < (int)n_imm)
+                        : (ins[2] >= 0 && ins[2] < n_regs);
+    const bool more_ok = ins[0] == kWhere ? (ins[3] >= 0 && ins[3] < n_regs && ins[4] >= 0 && ins[4] < n_regs)
+                         : ins[0] >= kBinary ? (ins[3] >= 0 && ins[3] < n_regs) : true;
+    if (!reg_ok || !src_ok || !more_ok) throw nb::value_error("fused_elementwise: instruction operand out of range");
+    prog.code.push_back(ins);
+  }
+  prog.imm.assign(imm, imm + n_imm);
+  prog.n_regs = n_regs;
+  return prog;
+}
+
+// The broadcast plan of the inputs over the output shape (outputs first in the operand slots).
+Plan<kMaxOperands> fused_plan(const std::vector<std::vector<size_t>>& in_shapes, const std::vector<size_t>& shape,
+                              size_t n_out) {
+  const char* name = "fused_elementwise";
+  if (in_shapes.size() + n_out > (size_t)kMaxOperands)
+    throw nb::value_error("fused_elementwise: too many operands for one fused group");
+  std::vector<std::vector<size_t>> shapes(n_out, shape);
+  shapes.insert(shapes.end(), in_shapes.begin(), in_shapes.end());
+  Plan<kMaxOperands> p = make_plan<kMaxOperands>(name, shapes);
+  if (p.shape != shape) throw nb::value_error("fused_elementwise: inputs broadcast beyond the output shape");
+  if (p.dims.size() > 8) throw nb::value_error("fused_elementwise: too many non-mergeable axes (at most 8)");
+  return p;
+}
+
+void run_fused(DType dt, const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
+               const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
+  if (dt == DType::F32) run_program<float>(prog, p, in, in_bool, out, out_bool);
+  else run_program<double>(prog, p, in, in_bool, out, out_bool);
+}
+
+// out_k = program(inputs) over `shape`, for every output k; `out_bool[k]` stores it as bool.
+// `targets[j]` (C-contiguous, of `shape`) receives output `target_slots[j]` in place instead of
+// a new array — a variable updated where it lives. Legal because each block loads all of its
+// inputs before it stores, and blocks are disjoint.
 nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std::vector<size_t> shape,
                            std::vector<bool> out_bool, int dtype_code, int n_regs, std::vector<MutArray> targets,
                            std::vector<int> target_slots) {
@@ -147,36 +192,21 @@ nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std
   if (code.ndim() != 2 || code.shape(1) != 5 || dtype_of(code.dtype(), name) != DType::I32)
     throw nb::value_error("fused_elementwise: the program must be an int32 array of shape (n, 5)");
   if (dtype_of(imm.dtype(), name) != DType::F64) throw nb::value_error("fused_elementwise: immediates must be float64");
-  if (inputs.size() + out_bool.size() > (size_t)kMaxOperands)
-    throw nb::value_error("fused_elementwise: too many operands for one fused group");
   const DType dt = static_cast<DType>(dtype_code);
   if (dt != DType::F32 && dt != DType::F64) throw nb::value_error("fused_elementwise: compute dtype must be a float");
-  Program prog;
-  const int32_t* c = static_cast<const int32_t*>(code.data());
-  for (size_t i = 0; i < code.shape(0); ++i) {
-    std::array<int32_t, 5> ins{c[5 * i], c[5 * i + 1], c[5 * i + 2], c[5 * i + 3], c[5 * i + 4]};
-    const bool reg_ok = ins[1] >= 0 && ins[1] < (ins[0] == kStore ? (int)out_bool.size() : n_regs);
-    const bool src_ok = ins[0] == kLoad ? (ins[2] >= 0 && ins[2] < (int)inputs.size())
-                        : ins[0] == kConst ? (ins[2] >= 0 && ins[2] < (int)imm.size())
-                        : (ins[2] >= 0 && ins[2] < n_regs);
-    if (!reg_ok || !src_ok) throw nb::value_error("fused_elementwise: instruction operand out of range");
-    prog.code.push_back(ins);
-  }
-  prog.imm.assign(static_cast<const double*>(imm.data()), static_cast<const double*>(imm.data()) + imm.size());
-  prog.n_regs = n_regs;
-  std::vector<std::vector<size_t>> shapes(out_bool.size(), shape);
+  Program prog = make_program(static_cast<const int32_t*>(code.data()), code.shape(0),
+                              static_cast<const double*>(imm.data()), imm.size(), n_regs, inputs.size(), out_bool.size());
+  std::vector<std::vector<size_t>> in_shapes;
   std::vector<const void*> in;
   std::vector<bool> in_bool;
   for (auto& a : inputs) {
     DType d = dtype_of(a.dtype(), name);
     if (d != dt && d != DType::Bool) throw nb::type_error("fused_elementwise: inputs must have the compute dtype or bool");
-    shapes.push_back(shape_of(a));
+    in_shapes.push_back(shape_of(a));
     in.push_back(a.data());
     in_bool.push_back(d == DType::Bool);
   }
-  Plan<kMaxOperands> p = make_plan<kMaxOperands>(name, shapes);
-  if (p.shape != shape) throw nb::value_error("fused_elementwise: inputs broadcast beyond the output shape");
-  if (p.dims.size() > 8) throw nb::value_error("fused_elementwise: too many non-mergeable axes (at most 8)");
+  Plan<kMaxOperands> p = fused_plan(in_shapes, shape, out_bool.size());
   if (targets.size() != target_slots.size()) throw nb::value_error("fused_elementwise: one slot per target");
   nb::list results;
   std::vector<void*> out;
@@ -199,10 +229,49 @@ nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std
   }
   {
     NoGil nogil(p.size);
-    if (dt == DType::F32) run_program<float>(prog, p, in, in_bool, out, out_bool);
-    else run_program<double>(prog, p, in, in_bool, out, out_bool);
+    run_fused(dt, prog, p, in, in_bool, out, out_bool);
   }
   return results;
+}
+
+// Native step. ints: [dtype code, n_regs, rows, 5 * rows program ints]; floats: immediates.
+// Outputs share one shape; a bool output slot stores a comparison's result. An output slot may
+// be an input's buffer (in place) when that input has the output's full shape.
+StepFn fused_step(const StepSpec& s) {
+  if (s.ints.size() < 3) throw nb::value_error("fused_elementwise: expected ints [dtype, n_regs, rows, program]");
+  const int64_t dtc = s.ints[0], n_regs = s.ints[1], rows = s.ints[2];
+  if (dtc != 0 && dtc != 1) throw nb::value_error("fused_elementwise: compute dtype must be a float");
+  if (n_regs < 0 || rows < 0 || (int64_t)s.ints.size() != 3 + 5 * rows)
+    throw nb::value_error("fused_elementwise: the program length does not match its row count");
+  if (s.out.empty()) throw nb::value_error("fused_elementwise: expected at least one output");
+  const DType dt = static_cast<DType>(dtc);
+  std::vector<int32_t> code(s.ints.begin() + 3, s.ints.end());
+  auto prog = std::make_shared<Program>(make_program(code.data(), (size_t)rows, s.floats.data(), s.floats.size(),
+                                                     (int)n_regs, s.in.size(), s.out.size()));
+  std::vector<std::vector<size_t>> in_shapes;
+  std::vector<bool> in_bool, out_bool;
+  for (const Slot* a : s.in) {
+    if (a->dtype != dt && a->dtype != DType::Bool)
+      throw nb::type_error("fused_elementwise: inputs must have the compute dtype or bool");
+    in_shapes.push_back(a->ushape());
+    in_bool.push_back(a->dtype == DType::Bool);
+  }
+  const std::vector<size_t> shape = s.out[0]->ushape();
+  for (const Slot* o : s.out) {
+    if (o->ushape() != shape) throw nb::value_error("fused_elementwise: every output must have one shape");
+    if (o->dtype != dt && o->dtype != DType::Bool)
+      throw nb::type_error("fused_elementwise: outputs must have the compute dtype or bool");
+    out_bool.push_back(o->dtype == DType::Bool);
+  }
+  auto p = std::make_shared<Plan<kMaxOperands>>(fused_plan(in_shapes, shape, s.out.size()));
+  std::vector<Slot*> ins = s.in, outs = s.out;
+  return [=]() {
+    std::vector<const void*> in;
+    std::vector<void*> out;
+    for (const Slot* a : ins) in.push_back(a->data);
+    for (const Slot* o : outs) out.push_back(o->data);
+    run_fused(dt, *prog, *p, in, in_bool, out, out_bool);
+  };
 }
 
 }  // namespace
@@ -211,6 +280,7 @@ void bind_fused(nb::module_& m) {
   def_kernel(m, "fused_elementwise", &fused_elementwise, nb::arg("code"), nb::arg("immediates"), nb::arg("inputs"),
              nb::arg("shape"), nb::arg("out_bool"), nb::arg("dtype_code"), nb::arg("n_regs"),
              nb::arg("targets") = std::vector<MutArray>(), nb::arg("target_slots") = std::vector<int>());
+  register_step("fused_elementwise", &fused_step);
   m.attr("FUSED_UNARY_BASE") = (int)kUnary;
   m.attr("FUSED_BINARY_BASE") = (int)kBinary;
 }

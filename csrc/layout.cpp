@@ -7,6 +7,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "common.h"
+#include "executor.h"
 
 namespace layerkit::core {
 namespace {
@@ -111,18 +112,22 @@ void assign_kernel(MutArray dst, AnyArray src) {
 }
 
 // Indices as int64 in [0, n), negative ones wrapped; raised with the GIL held.
-std::vector<int64_t> checked_indices(const char* name, const Array& idx, int64_t n) {
-  DType dt = dtype_of(idx.dtype(), name);
+// Indices as int64 in [0, n) (negative ones count from the end); out of range is a ValueError.
+std::vector<int64_t> checked_indices(const char* name, DType dt, const void* data, size_t size, int64_t n) {
   if (dt != DType::I32 && dt != DType::I64) throw nb::type_error((std::string(name) + ": indices must be int32 or int64").c_str());
-  std::vector<int64_t> out(idx.size());
-  for (size_t i = 0; i < idx.size(); ++i) {
-    int64_t v = dt == DType::I32 ? static_cast<const int32_t*>(idx.data())[i] : static_cast<const int64_t*>(idx.data())[i];
+  std::vector<int64_t> out(size);
+  for (size_t i = 0; i < size; ++i) {
+    int64_t v = dt == DType::I32 ? static_cast<const int32_t*>(data)[i] : static_cast<const int64_t*>(data)[i];
     if (v < -n || v >= n)
       throw nb::value_error((std::string(name) + ": index " + std::to_string(v) + " is out of bounds for an axis of size " +
                              std::to_string(n)).c_str());
     out[i] = v < 0 ? v + n : v;
   }
   return out;
+}
+
+std::vector<int64_t> checked_indices(const char* name, const Array& idx, int64_t n) {
+  return checked_indices(name, dtype_of(idx.dtype(), name), idx.data(), idx.size(), n);
 }
 
 // y[o, j, i] = x[o, idx[j], i] (take), or y[o, j, i] = x[o, idx[o, j, i], i] (along=true).
@@ -145,6 +150,15 @@ void gather_loop(const char* x, char* y, const std::vector<int64_t>& idx, int64_
     }
 }
 
+void gather_dispatch(size_t item, const char* xp, char* buf, const std::vector<int64_t>& ix, int64_t outer, int64_t n,
+                     int64_t m, int64_t inner, bool along) {
+  switch (item) {
+    case 1: gather_loop<1>(xp, buf, ix, outer, n, m, inner, along); break;
+    case 4: gather_loop<4>(xp, buf, ix, outer, n, m, inner, along); break;
+    case 8: gather_loop<8>(xp, buf, ix, outer, n, m, inner, along); break;
+  }
+}
+
 nb::object gather_kernel(Array x, Array idx, int64_t outer, int64_t n, int64_t inner, bool along) {
   const char* name = along ? "take_along_axis" : "take";
   if ((size_t)(outer * n * inner) != x.size()) throw nb::value_error((std::string(name) + ": bad (outer, n, inner)").c_str());
@@ -158,12 +172,7 @@ nb::object gather_kernel(Array x, Array idx, int64_t outer, int64_t n, int64_t i
   char* buf = static_cast<char*>(out_data);
   {
     nb::gil_scoped_release nogil;
-    const char* xp = static_cast<const char*>(x.data());
-    switch (item) {
-      case 1: gather_loop<1>(xp, buf, ix, outer, n, m, inner, along); break;
-      case 4: gather_loop<4>(xp, buf, ix, outer, n, m, inner, along); break;
-      case 8: gather_loop<8>(xp, buf, ix, outer, n, m, inner, along); break;
-    }
+    gather_dispatch(item, static_cast<const char*>(x.data()), buf, ix, outer, n, m, inner, along);
   }
   return out;
 }
@@ -205,6 +214,166 @@ nb::object scatter_add_kernel(Array g, Array idx, int64_t outer, int64_t n, int6
   return nb::none();
 }
 
+
+// ---- native steps ----------------------------------------------------------------------------
+// Element offsets reachable from `offset` with `strides` over `shape` must lie in [0, size).
+void check_window(const StepSpec& s, int64_t offset, const std::vector<int64_t>& strides,
+                  const std::vector<int64_t>& shape, size_t size) {
+  int64_t lo = offset, hi = offset, n = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    n *= shape[d];
+    if (shape[d] == 0) continue;
+    (strides[d] < 0 ? lo : hi) += (shape[d] - 1) * strides[d];
+  }
+  if (n > 0 && (lo < 0 || hi >= (int64_t)size))
+    throw nb::value_error((s.kernel + ": a strided window reaches outside its buffer").c_str());
+}
+
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> st(shape.size());
+  int64_t acc = 1;
+  for (size_t d = shape.size(); d-- > 0;) { st[d] = acc; acc *= shape[d]; }
+  return st;
+}
+
+// out = x viewed at `offset` with `strides` (elements; any sign, 0 broadcasts) over out's shape:
+// transpose, broadcast_to and basic slicing are all this one copy. ints: [offset, strides...];
+// inputs after the first (a shape donor) are ignored.
+StepFn strided_copy_step(const StepSpec& s) {
+  if (s.in.empty() || s.out.size() != 1) throw nb::value_error("strided_copy: expected at least one input and one output");
+  Slot *x = s.in[0], *y = s.out[0];
+  expect_ints(s, 1 + y->shape.size());
+  expect_dtype(s, y, x->dtype, "the result");
+  const int64_t offset = s.ints[0];
+  std::vector<int64_t> src_st(s.ints.begin() + 1, s.ints.end());
+  check_window(s, offset, src_st, y->shape, x->size());
+  const std::vector<int64_t> dst_st = contiguous_strides(y->shape);
+  const std::vector<size_t> shape = y->ushape();
+  const size_t isz = itemsize_of(x->dtype);
+  return [=]() {
+    copy_dispatch(isz, static_cast<char*>(y->data), dst_st.data(), static_cast<const char*>(x->data) + offset * (int64_t)isz,
+                  src_st.data(), shape);
+  };
+}
+
+template <class T>
+void strided_add(T* dst, const int64_t* dst_st, const T* src, const std::vector<size_t>& shape) {
+  const size_t nd = shape.size();
+  if (nd == 0) { *dst += *src; return; }
+  const int64_t n = shape[nd - 1];
+  const int64_t rows = (int64_t)(numel(shape) / std::max<size_t>(n, 1));
+  if (n == 0) return;
+#pragma omp parallel for schedule(static) if (rows * n > kParallelGrain && rows > 1)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t od = 0, rem = r;
+    for (size_t d = nd - 1; d-- > 0;) {
+      int64_t i = rem % (int64_t)shape[d];
+      rem /= (int64_t)shape[d];
+      od += i * dst_st[d];
+    }
+    T* dp = dst + od;
+    const T* sp = src + r * n;
+    const int64_t ds = dst_st[nd - 1];
+    for (int64_t i = 0; i < n; ++i) dp[i * ds] += sp[i];
+  }
+}
+
+template <class T>
+void fill_run(T* out, int64_t n, T v) {
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) out[i] = v;
+}
+
+// out = fill; then each input k is written (mode 0/1) or added (mode 2) into out's window
+// (offset_k, strides_k) — concatenate, pad and the gradient of slicing. ints: [mode, then per
+// input: offset, strides (one per input axis)]; floats: [fill]. Mode 0 skips the fill (the
+// windows tile out). Windows written in mode 0/1 must not overlap; mode 2 adds in input order.
+StepFn scatter_slices_step(const StepSpec& s) {
+  if (s.out.size() != 1 || s.ints.empty() || s.floats.size() != 1)
+    throw nb::value_error("scatter_slices: expected one output, ints [mode, windows...] and floats [fill]");
+  Slot* y = s.out[0];
+  const int64_t mode = s.ints[0];
+  if (mode < 0 || mode > 2) throw nb::value_error("scatter_slices: unknown mode");
+  struct Window { const Slot* src; int64_t offset; std::vector<int64_t> strides; std::vector<size_t> shape; };
+  std::vector<Window> ws;
+  size_t k = 1;
+  for (const Slot* x : s.in) {
+    expect_dtype(s, x, y->dtype, "every input");
+    if (k + 1 + x->shape.size() > s.ints.size()) throw nb::value_error("scatter_slices: too few ints for the windows");
+    Window w{x, s.ints[k], std::vector<int64_t>(s.ints.begin() + k + 1, s.ints.begin() + k + 1 + x->shape.size()),
+             x->ushape()};
+    check_window(s, w.offset, w.strides, x->shape, y->size());
+    k += 1 + x->shape.size();
+    ws.push_back(std::move(w));
+  }
+  if (k != s.ints.size()) throw nb::value_error("scatter_slices: too many ints for the windows");
+  if (mode == 2 && y->dtype == DType::Bool) throw nb::type_error("scatter_slices: cannot add bool arrays");
+  const double fill = s.floats[0];
+  StepFn fn;
+  LK_DISPATCH_ALL(y->dtype, {
+    fn = [=]() {
+      T* out = y->as<T>();
+      if (mode != 0) fill_run<T>(out, (int64_t)y->size(), T(fill));
+      for (const Window& w : ws) {
+        const std::vector<int64_t> src_st = contiguous_strides(w.src->shape);
+        if (mode == 2) {
+          if constexpr (!std::is_same_v<T, bool>) strided_add<T>(out + w.offset, w.strides.data(), w.src->as<T>(), w.shape);
+        } else {
+          copy_dispatch(sizeof(T), reinterpret_cast<char*>(out + w.offset), w.strides.data(),
+                        static_cast<const char*>(w.src->data), src_st.data(), w.shape);
+        }
+      }
+    };
+  });
+  return fn;
+}
+
+// ints: [outer, n, inner, along]: take (along 0) or take_along_axis (along 1)
+StepFn gather_step(const StepSpec& s) {
+  expect_arity(s, 2, 1);
+  expect_ints(s, 4);
+  const int64_t outer = s.ints[0], n = s.ints[1], inner = s.ints[2];
+  const bool along = s.ints[3];
+  Slot *x = s.in[0], *idx = s.in[1], *y = s.out[0];
+  const char* name = along ? "take_along_axis" : "take";
+  if (outer < 0 || n < 0 || inner < 0 || (size_t)(outer * n * inner) != x->size())
+    throw nb::value_error((std::string(name) + ": (outer, n, inner) does not match the operand").c_str());
+  const int64_t m = along ? (outer * inner ? (int64_t)idx->size() / (outer * inner) : 0) : (int64_t)idx->size();
+  if ((size_t)(outer * m * inner) != y->size() || (along && (size_t)(outer * m * inner) != idx->size()))
+    throw nb::value_error((std::string(name) + ": the indices do not match the result").c_str());
+  expect_dtype(s, y, x->dtype, "the result");
+  if (idx->dtype != DType::I32 && idx->dtype != DType::I64)
+    throw nb::type_error((std::string(name) + ": indices must be int32 or int64").c_str());
+  const size_t isz = itemsize_of(x->dtype);
+  return [=]() {
+    auto ix = checked_indices(name, idx->dtype, idx->data, idx->size(), n);
+    gather_dispatch(isz, static_cast<const char*>(x->data), static_cast<char*>(y->data), ix, outer, n, m, inner, along);
+  };
+}
+
+// ints: [outer, n, inner, along]: the gradient of gather (a sum into zeros)
+StepFn scatter_add_step(const StepSpec& s) {
+  expect_arity(s, 2, 1);
+  expect_ints(s, 4);
+  const int64_t outer = s.ints[0], n = s.ints[1], inner = s.ints[2];
+  const bool along = s.ints[3];
+  Slot *g = s.in[0], *idx = s.in[1], *y = s.out[0];
+  const char* name = along ? "scatter_add_along_axis" : "scatter_add";
+  if (outer < 0 || n < 0 || inner < 0 || (size_t)(outer * n * inner) != y->size())
+    throw nb::value_error((std::string(name) + ": (outer, n, inner) does not match the result").c_str());
+  const int64_t m = along ? (outer * inner ? (int64_t)idx->size() / (outer * inner) : 0) : (int64_t)idx->size();
+  if ((size_t)(outer * m * inner) != g->size()) throw nb::value_error((std::string(name) + ": g does not match indices").c_str());
+  expect_dtype(s, y, g->dtype, "the result");
+  if (idx->dtype != DType::I32 && idx->dtype != DType::I64)
+    throw nb::type_error((std::string(name) + ": indices must be int32 or int64").c_str());
+  StepFn fn;
+  LK_DISPATCH_NUMERIC(g->dtype, name, fn = [=]() {
+    auto ix = checked_indices(name, idx->dtype, idx->data, idx->size(), n);
+    scatter_loop<T>(g->as<T>(), y->as<T>(), ix, outer, n, m, inner, along);
+  });
+  return fn;
+}
+
 }  // namespace
 
 void bind_layout(nb::module_& m) {
@@ -215,6 +384,10 @@ void bind_layout(nb::module_& m) {
              nb::arg("inner"), nb::arg("along") = false);
   def_kernel(m, "scatter_add", &scatter_add_kernel, nb::arg("g"), nb::arg("indices"), nb::arg("outer"), nb::arg("n"),
              nb::arg("inner"), nb::arg("along") = false);
+  register_step("strided_copy", &strided_copy_step);
+  register_step("scatter_slices", &scatter_slices_step);
+  register_step("gather", &gather_step);
+  register_step("scatter_add", &scatter_add_step);
 }
 
 }  // namespace layerkit::core

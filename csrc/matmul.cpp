@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "elementwise_ops.h"
+#include "executor.h"
 
 namespace layerkit::core {
 namespace {
@@ -16,6 +17,22 @@ inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double
   scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     (blasint)M, (blasint)N, (blasint)K, 1.0, a, (blasint)(ta ? M : K), b,
                     (blasint)(tb ? K : N), 0.0, c, (blasint)N);
+}
+
+// C[i] = op(A[i]) @ op(B[i]) for i < batch; an operand that is not batched is shared by every i.
+// A batched A against a shared, untransposed-A B is one tall GEMM.
+template <class T>
+void matmul_run(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool a_batched, bool b_batched,
+                const T* pa, const T* pb, T* c) {
+  if (M * N == 0) return;
+  if (K == 0) {
+    std::fill(c, c + batch * M * N, T(0));
+  } else if (a_batched && !b_batched && !ta) {
+    gemm(false, tb, batch * M, N, K, pa, pb, c);
+  } else {
+    for (int64_t i = 0; i < batch; ++i)
+      gemm(ta, tb, M, N, K, pa + (a_batched ? i * M * K : 0), pb + (b_batched ? i * K * N : 0), c + i * M * N);
+  }
 }
 
 // C[b] = op(A[b]) @ op(B[b]); A is (M,K) or (batch,M,K) (transposed storage when ta), likewise B.
@@ -42,19 +59,10 @@ nb::object matmul_kernel(Array a, Array b, bool ta, bool tb) {
   LK_DISPATCH_FLOAT(dt, name, {
     T* c;
     auto out = new_array<T>(shape, &c);
-    const T* pa = static_cast<const T*>(a.data());
-    const T* pb = static_cast<const T*>(b.data());
     {
       nb::gil_scoped_release nogil;
-      if (M * N == 0) {
-      } else if (Ka == 0) {
-        std::fill(c, c + batch * M * N, T(0));
-      } else if (a.ndim() == 3 && b.ndim() == 2 && !ta && ba == batch) {
-        gemm(false, tb, batch * M, N, Ka, pa, pb, c);
-      } else {
-        for (int64_t i = 0; i < batch; ++i)
-          gemm(ta, tb, M, N, Ka, pa + (ba == 1 ? 0 : i * M * Ka), pb + (bb == 1 ? 0 : i * Ka * N), c + i * M * N);
-      }
+      matmul_run<T>(batch, M, N, Ka, ta, tb, ba != 1, bb != 1, static_cast<const T*>(a.data()),
+                    static_cast<const T*>(b.data()), c);
     }
     return out;
   });
@@ -111,6 +119,55 @@ nb::object linear_kernel(Array x, Array w, Array bias, bool tw, int act) {
   return nb::none();
 }
 
+
+// ---- native steps ----------------------------------------------------------------------------
+void expect_size(const StepSpec& s, const Slot* slot, int64_t n, const char* what) {
+  if ((int64_t)slot->size() != n)
+    throw nb::value_error((s.kernel + ": " + what + " has " + std::to_string(slot->size()) + " elements, expected " +
+                           std::to_string(n)).c_str());
+}
+
+// ints: [batch, M, N, K, transpose_a, transpose_b, a_batched, b_batched]; operands of any rank
+// holding (batch or 1) x M x K and (batch or 1) x K x N elements, result batch x M x N
+StepFn matmul_step(const StepSpec& s) {
+  expect_arity(s, 2, 1);
+  expect_ints(s, 8);
+  const int64_t batch = s.ints[0], M = s.ints[1], N = s.ints[2], K = s.ints[3];
+  const bool ta = s.ints[4], tb = s.ints[5], ab = s.ints[6], bb = s.ints[7];
+  if (batch < 0 || M < 0 || N < 0 || K < 0) throw nb::value_error("matmul: negative size");
+  Slot *a = s.in[0], *b = s.in[1], *c = s.out[0];
+  expect_dtype(s, b, a->dtype, "both operands");
+  expect_dtype(s, c, a->dtype, "the result");
+  expect_size(s, a, (ab ? batch : 1) * M * K, "a");
+  expect_size(s, b, (bb ? batch : 1) * K * N, "b");
+  expect_size(s, c, batch * M * N, "the result");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(a->dtype, "matmul",
+                    fn = [=]() { matmul_run<T>(batch, M, N, K, ta, tb, ab, bb, a->as<T>(), b->as<T>(), c->as<T>()); });
+  return fn;
+}
+
+// ints: [M, N, K, transpose_w, activation code or -1]; in: x (M*K elements), w, bias (N)
+StepFn linear_step(const StepSpec& s) {
+  expect_arity(s, 3, 1);
+  expect_ints(s, 5);
+  const int64_t M = s.ints[0], N = s.ints[1], K = s.ints[2];
+  const bool tw = s.ints[3];
+  const int act = (int)s.ints[4];
+  if (M < 0 || N < 0 || K < 0) throw nb::value_error("linear: negative size");
+  if (act != -1 && (act < 0 || act > (int)U::Reciprocal)) throw nb::value_error("linear: unknown activation code");
+  Slot *x = s.in[0], *w = s.in[1], *bias = s.in[2], *y = s.out[0];
+  for (const Slot* o : {w, bias, y}) expect_dtype(s, o, x->dtype, "every operand");
+  expect_size(s, x, M * K, "x");
+  expect_size(s, w, K * N, "w");
+  expect_size(s, bias, N, "bias");
+  expect_size(s, y, M * N, "the result");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(x->dtype, "linear",
+                    fn = [=]() { linear_typed<T>(x->as<T>(), w->as<T>(), bias->as<T>(), y->as<T>(), M, N, K, tw, act); });
+  return fn;
+}
+
 }  // namespace
 
 void bind_matmul(nb::module_& m) {
@@ -118,6 +175,8 @@ void bind_matmul(nb::module_& m) {
              nb::arg("activation"));
   def_kernel(m, "matmul", &matmul_kernel, nb::arg("a"), nb::arg("b"), nb::arg("transpose_a") = false,
              nb::arg("transpose_b") = false);
+  register_step("matmul", &matmul_step);
+  register_step("linear", &linear_step);
 }
 
 }  // namespace layerkit::core

@@ -9,6 +9,7 @@
 
 #define LK_NUMPY_IMPORT  // this translation unit owns numpy's C-API table
 #include "common.h"
+#include "executor.h"
 
 #include <cblas.h>
 #include <nanobind/stl/string.h>
@@ -43,6 +44,7 @@ NB_MODULE(_core, m) {
   bind_conv(m);
   bind_pool(m);
   bind_fused(m);
+  bind_executor(m);
   m.def("kernel_names", []() { return kernel_names(); },
         "Names of every kernel this core provides.");
   m.def("set_num_threads", [](int n) {

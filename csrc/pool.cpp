@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "common.h"
+#include "executor.h"
 
 #include <nanobind/stl/array.h>
 
@@ -33,13 +34,17 @@ std::string tuple_str(const S& s) {
 }
 
 // The shape of a rank-4 argument; value_error naming op and argument otherwise.
-I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
-  std::vector<int64_t> s(a.ndim());
-  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
+I4 rank4(const char* op, const std::vector<int64_t>& s, const char* name, const char* dims) {
   if (s.size() != 4)
     fail(op, std::string("argument '") + name + "' expected a rank-4 array " + dims +
                  ", received rank " + std::to_string(s.size()) + " with shape " + tuple_str(s));
   return {s[0], s[1], s[2], s[3]};
+}
+
+I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
+  std::vector<int64_t> s(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
+  return rank4(op, s, name, dims);
 }
 
 struct PGeom {
@@ -76,11 +81,6 @@ void check_shape(const char* op, const char* name, const I4& got, const I4& want
   if (got != want)
     fail(op, std::string("argument '") + name + "' expected shape " + tuple_str(want) + " " + why +
                  ", received " + tuple_str(got));
-}
-
-const char* dtype_name(DType d) {
-  static const char* names[] = {"float32", "float64", "int32", "int64", "bool"};
-  return names[static_cast<int>(d)];
 }
 
 // Pixels per OpenMP task: ~4096 window-channel visits each.
@@ -279,6 +279,88 @@ nb::object avg_pool2d_grad(const Array& g, I4 input_shape, I2 pool, I2 strides, 
   });
 }
 
+// ---- native steps: the same typed functions on the plan's slots -------------------------------
+// ints: [pool_h, pool_w, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right]
+struct PoolAttrs {
+  I2 pool, strides;
+  I4 padding;
+};
+
+PoolAttrs pool_attrs(const StepSpec& s) {
+  expect_ints(s, 8);
+  const auto& i = s.ints;
+  return {{i[0], i[1]}, {i[2], i[3]}, {i[4], i[5], i[6], i[7]}};
+}
+
+// Like expect_arity, for steps that may receive extra inputs they do not read (the tensor a
+// backward op keeps only for its shape, which the output slot already gives).
+void expect_min_inputs(const StepSpec& s, size_t n_in, size_t n_out) {
+  if (s.in.size() < n_in || s.out.size() != n_out)
+    throw nb::value_error((s.kernel + ": expected at least " + std::to_string(n_in) + " inputs and " +
+                           std::to_string(n_out) + " output, received " + std::to_string(s.in.size()) + " and " +
+                           std::to_string(s.out.size())).c_str());
+}
+
+// A float operand; type_error naming the step otherwise.
+void expect_float(const StepSpec& s, const Slot* a, const char* what) {
+  if (a->dtype != DType::F32 && a->dtype != DType::F64)
+    throw nb::type_error((s.kernel + ": " + what + " must be float32 or float64, received " + dtype_name(a->dtype)).c_str());
+}
+
+// in: x (N,H,W,C); out: y (N,OH,OW,C). One factory for max and average pooling.
+template <bool is_max>
+StepFn pool_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 1, 1);
+  const PoolAttrs a = pool_attrs(s);
+  const Slot *x = s.in[0], *y = s.out[0];
+  expect_float(s, x, "x");
+  expect_dtype(s, y, x->dtype, "the result");
+  const PGeom q = make_pgeom(op, "x", rank4(op, x->shape, "x", "(N, H, W, C)"), a.pool, a.strides, a.padding);
+  check_shape(op, "y", rank4(op, y->shape, "y", "(N, OH, OW, C)"), {q.N, q.OH, q.OW, q.C}, "(the pooled x)");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(x->dtype, op, fn = [q, x, y]() {
+    if constexpr (is_max) max_forward(q, x->as<T>(), y->as<T>());
+    else avg_forward(q, x->as<T>(), y->as<T>());
+  });
+  return fn;
+}
+
+// in: x (N,H,W,C), g (N,OH,OW,C); out: dx, x's shape
+StepFn max_pool2d_grad_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 2, 1);
+  const PoolAttrs a = pool_attrs(s);
+  const Slot *x = s.in[0], *g = s.in[1], *dx = s.out[0];
+  expect_float(s, x, "x");
+  expect_dtype(s, g, x->dtype, "g");
+  expect_dtype(s, dx, x->dtype, "the result");
+  const I4 xs = rank4(op, x->shape, "x", "(N, H, W, C)");
+  const PGeom q = make_pgeom(op, "x", xs, a.pool, a.strides, a.padding);
+  check_shape(op, "g", rank4(op, g->shape, "g", "(N, OH, OW, C)"), {q.N, q.OH, q.OW, q.C}, "(the max_pool2d output for x)");
+  check_shape(op, "dx", rank4(op, dx->shape, "dx", "(N, H, W, C)"), xs, "(x's shape)");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(x->dtype, op, fn = [q, x, g, dx]() { max_backward(q, x->as<T>(), g->as<T>(), dx->as<T>()); });
+  return fn;
+}
+
+// in: g (N,OH,OW,C), ignored extras; out: dx, whose shape is the input shape
+StepFn avg_pool2d_grad_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_min_inputs(s, 1, 1);
+  const PoolAttrs a = pool_attrs(s);
+  const Slot *g = s.in[0], *dx = s.out[0];
+  expect_float(s, g, "g");
+  expect_dtype(s, dx, g->dtype, "the result");
+  const I4 xs = rank4(op, dx->shape, "dx", "(N, H, W, C)");
+  const PGeom q = make_pgeom(op, "dx", xs, a.pool, a.strides, a.padding);
+  check_shape(op, "g", rank4(op, g->shape, "g", "(N, OH, OW, C)"), {q.N, q.OH, q.OW, q.C},
+              "(the avg_pool2d output for input shape " + tuple_str(xs) + ")");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(g->dtype, op, fn = [q, g, dx]() { avg_backward(q, g->as<T>(), dx->as<T>()); });
+  return fn;
+}
+
 }  // namespace
 
 void bind_pool(nb::module_& m) {
@@ -288,6 +370,10 @@ void bind_pool(nb::module_& m) {
   def_kernel(m, "avg_pool2d", &avg_pool2d, nb::arg("x"), nb::arg("pool"), nb::arg("strides"), nb::arg("padding"));
   def_kernel(m, "avg_pool2d_grad", &avg_pool2d_grad, nb::arg("g"), nb::arg("input_shape"), nb::arg("pool"),
              nb::arg("strides"), nb::arg("padding"));
+  register_step("max_pool2d", &pool_step<true>);
+  register_step("max_pool2d_grad", &max_pool2d_grad_step);
+  register_step("avg_pool2d", &pool_step<false>);
+  register_step("avg_pool2d_grad", &avg_pool2d_grad_step);
 }
 
 }  // namespace layerkit::core

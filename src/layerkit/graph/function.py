@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from layerkit.graph.executor import PythonPlan
+from layerkit.graph.native import make_plan
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import convert_argument, placeholder_for, trace
 from layerkit.ops import SymbolicTensor, Tensor, convert_to_tensor
@@ -45,7 +45,7 @@ class ConcreteFunction:
         self.traced_graph = traced
         self.graph = optimize(traced)
         self.structure = outputs_structure
-        self.plan = PythonPlan(self.graph)
+        self.plan = make_plan(self.graph)
 
     def __call__(self, tensor_args):
         results = iter(self.plan.run([t._data for t in tensor_args]))

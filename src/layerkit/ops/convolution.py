@@ -14,7 +14,11 @@ from layerkit.ops.primitive import apply, register
 
 
 def _out_len(n, k, s, d, pb, pa):
-    return None if n is None else (n + pb + pa - d * (k - 1) - 1) // s + 1
+    if n is None:
+        return None
+    if pb is None:  # "same" padding left to be resolved for the size met at run time
+        return -(-n // s)
+    return (n + pb + pa - d * (k - 1) - 1) // s + 1
 
 
 def _conv_spec(x, w, strides, padding, dilation, groups):
@@ -50,6 +54,12 @@ def _resolve_pads(padding, spatial, ksize, strides, dilation):
     return tuple(out)
 
 
+def _known(input_shape, like):
+    """A backward op's output shape: the recorded input shape, or, where it had unknown sizes,
+    the shape of the extra `like` input (the forward's input) as it is now."""
+    return tuple(like[0].shape) if like and None in input_shape else tuple(input_shape)
+
+
 def _like(x):
     """The extra input of a backward op: `x` itself when its shape is not fully known (tracing)."""
     return (x,) if None in x.shape else ()
@@ -60,17 +70,24 @@ def _conv_forward(x, w, strides, padding, dilation, groups):
     return core.conv2d(x, w, strides, padding, dilation, groups)
 
 
+def _bpi_shape(g, w, like, input_shape, strides, padding, dilation, groups):
+    """conv2d_backprop_input's output shape: the recorded input shape; where it has unknown
+    sizes, the forward input's shape now (`like`) or, without one (conv_transpose, whose pads are
+    always known), the shortest input the forward conv maps to g's size — the length Keras's
+    rules give."""
+    if None not in input_shape:
+        return tuple(input_shape)
+    if like:
+        return tuple(like[0].shape)
+    if None in g.shape[1:3]:
+        return (g.shape[0], None, None, w.shape[2] * groups)
+    return (g.shape[0],) + tuple(
+        (o - 1) * s + (k - 1) * d + 1 - padding[2 * i] - padding[2 * i + 1]
+        for i, (o, k, s, d) in enumerate(zip(g.shape[1:3], w.shape[:2], strides, dilation))) + (w.shape[2] * groups,)
+
+
 def _bpi_forward(g, w, *like, input_shape, strides, padding, dilation, groups):
-    if None in input_shape:
-        if like:
-            input_shape = like[0].shape
-        else:
-            # conv_transpose (its pads are always known): the shortest input the forward conv maps
-            # to g's size, which is the length Keras's rules give
-            input_shape = (g.shape[0],) + tuple(
-                (o - 1) * s + (k - 1) * d + 1 - padding[2 * i] - padding[2 * i + 1]
-                for i, (o, k, s, d) in enumerate(zip(g.shape[1:3], w.shape[:2], strides, dilation))) + (
-                w.shape[2] * groups,)
+    input_shape = _bpi_shape(g, w, like, input_shape, strides, padding, dilation, groups)
     padding = _resolve_pads(padding, input_shape[1:3], w.shape[:2], strides, dilation)
     return core.conv2d_backprop_input(g, w, tuple(input_shape), strides, padding, dilation, groups)
 
@@ -107,7 +124,8 @@ def _bpf_grad(ctx, gw):
 CONV2D = register("conv2d", forward=_conv_forward, infer=_conv_spec, grad=_conv_grad, kernels=("conv2d",))
 CONV2D_BACKPROP_INPUT = register(
     "conv2d_backprop_input", forward=_bpi_forward,
-    infer=lambda g, w, *like, input_shape, **_: (tuple(input_shape), g.dtype), grad=_bpi_grad,
+    infer=lambda g, w, *like, input_shape, **a: (_bpi_shape(g, w, like, input_shape, **a), g.dtype),
+    grad=_bpi_grad,
     kernels=("conv2d_backprop_input",))
 CONV2D_BACKPROP_FILTER = register(
     "conv2d_backprop_filter", forward=_bpf_forward,
@@ -305,7 +323,7 @@ MAX_POOL2D = register(
     kernels=("max_pool2d",))
 AVG_POOL2D_GRAD = register(
     "avg_pool2d_grad", forward=_avg_pool_grad_forward,
-    infer=lambda g, *like, input_shape, **_: (tuple(input_shape), g.dtype),
+    infer=lambda g, *like, input_shape, **_: (_known(input_shape, like), g.dtype),
     grad=lambda ctx, gx: (apply(AVG_POOL2D, gx, **{k: v for k, v in ctx.attrs.items() if k != "input_shape"}),)
     + (None,) * (len(ctx.inputs) - 1),
     kernels=("avg_pool2d_grad",))

@@ -1,0 +1,358 @@
+// The native plan executor: runs a lowered graph (layerkit.graph.native) in one call from Python.
+// Intermediate values live in one arena allocated when the plan is built, at offsets chosen by
+// the Python-side liveness planner; arguments and variables are bound by pointer at each run;
+// the steps run back to back with the GIL released. A node without a native step (a user's
+// random sampler, say) runs as a Python callback inside the plan, re-taking the GIL for it.
+#include "executor.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+namespace layerkit::core {
+
+namespace {
+std::map<std::string, StepFactory>& factories() {
+  static std::map<std::string, StepFactory> f;
+  return f;
+}
+
+int typenum_of(DType d) {
+  switch (d) {
+    case DType::F32: return NPY_FLOAT32;
+    case DType::F64: return NPY_FLOAT64;
+    case DType::I32: return NPY_INT32;
+    case DType::I64: return NPY_INT64;
+    case DType::Bool: return NPY_BOOL;
+  }
+  return NPY_FLOAT32;
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += std::to_string(s[i]) + (i + 1 < s.size() ? ", " : (s.size() == 1 ? "," : ""));
+  return r + ")";
+}
+
+// A numpy array viewing a slot's buffer (no copy, not owning). Call with the GIL held.
+nb::object view_of(const Slot& s, bool writable) {
+  std::vector<npy_intp> dims(s.shape.begin(), s.shape.end());
+  PyObject* a = PyArray_New(&PyArray_Type, (int)dims.size(), dims.data(), typenum_of(s.dtype), nullptr, s.data, 0,
+                            writable ? NPY_ARRAY_CARRAY : NPY_ARRAY_CARRAY_RO, nullptr);
+  if (!a) throw nb::python_error();
+  return nb::steal(a);
+}
+
+StepFn make_step(const StepSpec& spec) {
+  auto it = factories().find(spec.kernel);
+  if (it == factories().end())
+    throw nb::value_error(("native plan: no native step named '" + spec.kernel + "'").c_str());
+  return it->second(spec);
+}
+
+// A node computed by Python: takes the GIL, calls `fn` on views of the input slots and copies
+// its result(s) into the output slots (checking shape and dtype: a callback cannot write past a
+// buffer).
+StepFn python_step(nb::object fn, std::vector<Slot*> in, std::vector<Slot*> out) {
+  return [fn, in, out]() {
+    nb::gil_scoped_acquire gil;
+    nb::list args;
+    for (Slot* s : in) args.append(view_of(*s, false));
+    nb::object r = fn(*nb::tuple(args));
+    std::vector<nb::object> results;
+    if (out.size() == 1 && PyArray_Check(r.ptr())) results.push_back(r);
+    else for (nb::handle h : r) results.push_back(nb::borrow(h));
+    if (results.size() != out.size()) throw nb::value_error("native plan: a Python step returned the wrong number of results");
+    for (size_t k = 0; k < out.size(); ++k) {
+      nb::object dst = view_of(*out[k], true);
+      PyObject* src = PyArray_FromAny(results[k].ptr(), nullptr, 0, 0, 0, nullptr);
+      if (!src) throw nb::python_error();
+      nb::object keep = nb::steal(src);
+      auto* sa = reinterpret_cast<PyArrayObject*>(src);
+      std::vector<int64_t> got(PyArray_DIMS(sa), PyArray_DIMS(sa) + PyArray_NDIM(sa));
+      if (got != out[k]->shape || PyArray_TYPE(sa) != typenum_of(out[k]->dtype))
+        throw nb::value_error(("native plan: a Python step returned shape " + shape_text(got) + ", expected " +
+                               shape_text(out[k]->shape)).c_str());
+      if (PyArray_CopyInto(reinterpret_cast<PyArrayObject*>(dst.ptr()), sa) < 0) throw nb::python_error();
+    }
+  };
+}
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
+enum SlotKind : int { kArena = 0, kInput = 1, kVariable = 2, kConstant = 3, kAlias = 4 };
+
+class NativePlan {
+ public:
+  // slots: (dtype code, shape, kind, arg) — arg is the arena byte offset, the argument or variable
+  // index, the constant index, or the aliased slot (an earlier slot, same byte size);
+  // steps: (kernel, ints, floats, input slots, output slots) — kernel "python" calls callbacks[ints[0]].
+  NativePlan(std::vector<std::tuple<int, std::vector<int64_t>, int, int64_t>> slots, std::vector<nb::object> constants,
+             int64_t arena_bytes, std::vector<std::tuple<std::string, std::vector<int64_t>, std::vector<double>,
+                                                     std::vector<int>, std::vector<int>>> steps,
+             std::vector<nb::object> callbacks, int n_inputs, int n_variables, std::vector<int> outputs,
+             std::vector<std::pair<int, int>> updates)
+      : constants_(std::move(constants)), callbacks_(std::move(callbacks)), n_inputs_(n_inputs),
+        n_variables_(n_variables), outputs_(std::move(outputs)), updates_(std::move(updates)) {
+    if (arena_bytes < 0) throw nb::value_error("native plan: negative arena size");
+    arena_bytes_ = (size_t)arena_bytes;
+    if (arena_bytes_) {
+      void* p = std::aligned_alloc(64, (arena_bytes_ + 63) / 64 * 64);
+      if (!p) throw std::bad_alloc();
+      arena_.reset(static_cast<char*>(p));
+    }
+    slots_.resize(slots.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+      auto& [code, shape, kind, arg] = slots[i];
+      if (code < 0 || code > 4) throw nb::value_error("native plan: unknown dtype code");
+      Slot& s = slots_[i];
+      s.dtype = static_cast<DType>(code);
+      s.shape = shape;
+      for (int64_t d : shape)
+        if (d < 0) throw nb::value_error("native plan: a slot has a negative dimension");
+      kind_.push_back(kind);
+      arg_.push_back(arg);
+      const size_t bytes = s.size() * itemsize_of(s.dtype);
+      switch (kind) {
+        case kArena:
+          if (arg < 0 || (size_t)arg + bytes > arena_bytes_ || arg % 64)
+            throw nb::value_error("native plan: an arena slot lies outside the arena or is misaligned");
+          s.data = arena_.get() + arg;
+          break;
+        case kInput:
+          if (arg < 0 || arg >= n_inputs) throw nb::value_error("native plan: bad argument index");
+          break;
+        case kVariable:
+          if (arg < 0 || arg >= n_variables) throw nb::value_error("native plan: bad variable index");
+          break;
+        case kConstant: {
+          if (arg < 0 || (size_t)arg >= constants_.size()) throw nb::value_error("native plan: bad constant index");
+          bind(s, constants_[arg], "constant");
+          break;
+        }
+        case kAlias:
+          if (arg < 0 || (size_t)arg >= i) throw nb::value_error("native plan: an alias must name an earlier slot");
+          if (slots_[arg].size() * itemsize_of(slots_[arg].dtype) != bytes)
+            throw nb::value_error("native plan: an alias must have the byte size of the slot it aliases");
+          break;
+        default:
+          throw nb::value_error("native plan: unknown slot kind");
+      }
+    }
+    for (auto& [name, ints, floats, ins, outs] : steps) {
+      StepSpec spec{name, ints, floats, {}, {}};
+      for (int i : ins) spec.in.push_back(slot_at(i));
+      for (int o : outs) spec.out.push_back(slot_at(o));
+      if (name == "python") {
+        if (ints.size() != 1 || ints[0] < 0 || (size_t)ints[0] >= callbacks_.size())
+          throw nb::value_error("native plan: bad callback index");
+        steps_.push_back(python_step(callbacks_[ints[0]], spec.in, spec.out));
+      } else {
+        steps_.push_back(make_step(spec));
+      }
+    }
+    for (int o : outputs_) slot_at(o);
+    for (auto& [v, s] : updates_) {
+      if (v < 0 || v >= n_variables) throw nb::value_error("native plan: bad update variable");
+      slot_at(s);
+    }
+  }
+
+  nb::list run(nb::list inputs, nb::list variables) { return run_impl(inputs, variables, nullptr); }
+
+  std::vector<double> profile(nb::list inputs, nb::list variables) {
+    std::vector<double> times(steps_.size());
+    run_impl(inputs, variables, &times);
+    return times;
+  }
+
+  int64_t arena_bytes() const { return (int64_t)arena_bytes_; }
+  size_t n_steps() const { return steps_.size(); }
+
+ private:
+  Slot* slot_at(int i) {
+    if (i < 0 || (size_t)i >= slots_.size()) throw nb::value_error("native plan: slot index out of range");
+    return &slots_[i];
+  }
+
+  // Points `s` at array `o`'s buffer after checking it is what the plan was built for.
+  static void bind(Slot& s, nb::handle o, const char* what) {
+    if (!PyArray_Check(o.ptr())) throw nb::type_error((std::string("native plan: the ") + what + " is not an array").c_str());
+    auto* a = reinterpret_cast<PyArrayObject*>(o.ptr());
+    std::vector<int64_t> got(PyArray_DIMS(a), PyArray_DIMS(a) + PyArray_NDIM(a));
+    if (PyArray_TYPE(a) != typenum_of(s.dtype) || got != s.shape)
+      throw nb::value_error((std::string("native plan: the ") + what + " has shape " + shape_text(got) +
+                             " and another dtype or shape than the plan was built for, " + shape_text(s.shape)).c_str());
+    if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a))
+      throw nb::value_error((std::string("native plan: the ") + what + " is not a C-contiguous aligned array").c_str());
+    s.data = PyArray_DATA(a);
+  }
+
+  nb::list run_impl(nb::list inputs, nb::list variables, std::vector<double>* times) {
+    if ((int)inputs.size() != n_inputs_ || (int)variables.size() != n_variables_)
+      throw nb::value_error("native plan: wrong number of arguments or variables");
+    // one run at a time: the arena and the slot pointers are the plan's state
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      nb::gil_scoped_release nogil;
+      lock.lock();
+    }
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      Slot& s = slots_[i];
+      if (kind_[i] == kInput) bind(s, inputs[arg_[i]], "argument");
+      else if (kind_[i] == kVariable) bind(s, variables[arg_[i]], "variable");
+      else if (kind_[i] == kAlias) s.data = slots_[arg_[i]].data;
+    }
+    std::exception_ptr error;
+    {
+      nb::gil_scoped_release nogil;
+      try {
+        if (times) {
+          for (size_t k = 0; k < steps_.size(); ++k) {
+            auto t0 = std::chrono::steady_clock::now();
+            steps_[k]();
+            (*times)[k] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          }
+        } else {
+          for (auto& step : steps_) step();
+        }
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    // results first (copies: the arena is reused by the next run), then the write-backs, so
+    // every read of the step saw the variables' values from before it
+    nb::list results;
+    for (int o : outputs_) {
+      const Slot& s = slots_[o];
+      void* data;
+      nb::object out = new_array_of(s.ushape(), typenum_of(s.dtype), &data);
+      std::memcpy(data, s.data, s.size() * itemsize_of(s.dtype));
+      results.append(out);
+    }
+    for (auto& [v, si] : updates_) {
+      const Slot& s = slots_[si];
+      Slot dst = s;
+      bind(dst, variables[v], "variable");
+      if (dst.data != s.data) std::memmove(dst.data, s.data, s.size() * itemsize_of(s.dtype));
+    }
+    return results;
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<int> kind_;
+  std::vector<int64_t> arg_;
+  std::vector<nb::object> constants_, callbacks_;
+  std::unique_ptr<char, AlignedFree> arena_;
+  size_t arena_bytes_ = 0;
+  std::vector<StepFn> steps_;
+  int n_inputs_, n_variables_;
+  std::vector<int> outputs_;
+  std::vector<std::pair<int, int>> updates_;
+  std::mutex mutex_;
+};
+
+// One native step on fresh buffers: the way tests compare a step with its eager kernel.
+nb::list run_native_step(std::string kernel, std::vector<int64_t> ints, std::vector<double> floats, nb::list inputs,
+                         std::vector<std::vector<int64_t>> out_shapes, std::vector<int> out_dtypes) {
+  if (out_shapes.size() != out_dtypes.size()) throw nb::value_error("run_native_step: one dtype per output shape");
+  std::vector<Slot> slots(inputs.size() + out_shapes.size());
+  std::vector<nb::object> keep;
+  StepSpec spec{kernel, ints, floats, {}, {}};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    PyObject* a = PyArray_FromAny(inputs[i].ptr(), nullptr, 0, 0, NPY_ARRAY_CARRAY, nullptr);
+    if (!a) throw nb::python_error();
+    keep.push_back(nb::steal(a));
+    auto* pa = reinterpret_cast<PyArrayObject*>(a);
+    Slot& s = slots[i];
+    s.dtype = dtype_of(NpType{PyArray_TYPE(pa)}, kernel.c_str());
+    s.shape.assign(PyArray_DIMS(pa), PyArray_DIMS(pa) + PyArray_NDIM(pa));
+    s.data = PyArray_DATA(pa);
+    spec.in.push_back(&s);
+  }
+  nb::list results;
+  for (size_t k = 0; k < out_shapes.size(); ++k) {
+    Slot& s = slots[inputs.size() + k];
+    if (out_dtypes[k] < 0 || out_dtypes[k] > 4) throw nb::value_error("run_native_step: unknown dtype code");
+    s.dtype = static_cast<DType>(out_dtypes[k]);
+    s.shape = out_shapes[k];
+    for (int64_t d : s.shape)
+      if (d < 0) throw nb::value_error("run_native_step: negative dimension");
+    void* data;
+    results.append(new_array_of(s.ushape(), typenum_of(s.dtype), &data));
+    s.data = data;
+    spec.out.push_back(&s);
+  }
+  StepFn step = make_step(spec);
+  {
+    nb::gil_scoped_release nogil;
+    step();
+  }
+  return results;
+}
+
+}  // namespace
+
+void register_step(const char* name, StepFactory f) { factories()[name] = f; }
+
+const char* dtype_name(DType d) {
+  static const char* names[] = {"float32", "float64", "int32", "int64", "bool"};
+  return names[(int)d];
+}
+
+void expect_arity(const StepSpec& s, size_t n_in, size_t n_out) {
+  if (s.in.size() != n_in || s.out.size() != n_out)
+    throw nb::value_error((s.kernel + ": expected " + std::to_string(n_in) + " inputs and " + std::to_string(n_out) +
+                           " outputs, received " + std::to_string(s.in.size()) + " and " + std::to_string(s.out.size()))
+                              .c_str());
+}
+
+void expect_ints(const StepSpec& s, size_t n) {
+  if (s.ints.size() != n)
+    throw nb::value_error((s.kernel + ": expected " + std::to_string(n) + " integer attributes, received " +
+                           std::to_string(s.ints.size())).c_str());
+}
+
+void expect_dtype(const StepSpec& s, const Slot* slot, DType dt, const char* what) {
+  if (slot->dtype != dt)
+    throw nb::type_error((s.kernel + ": " + what + " must be " + dtype_name(dt) + ", received " + dtype_name(slot->dtype))
+                             .c_str());
+}
+
+void bind_executor(nb::module_& m) {
+  nb::class_<NativePlan>(m, "NativePlan",
+                         "A lowered graph: steps over value slots, run in one call with the GIL released.")
+      .def(nb::init<std::vector<std::tuple<int, std::vector<int64_t>, int, int64_t>>, std::vector<nb::object>, int64_t,
+                    std::vector<std::tuple<std::string, std::vector<int64_t>, std::vector<double>, std::vector<int>,
+                                           std::vector<int>>>,
+                    std::vector<nb::object>, int, int, std::vector<int>, std::vector<std::pair<int, int>>>(),
+           nb::arg("slots"), nb::arg("constants"), nb::arg("arena_bytes"), nb::arg("steps"), nb::arg("callbacks"),
+           nb::arg("n_inputs"), nb::arg("n_variables"), nb::arg("outputs"), nb::arg("updates"))
+      .def("run", &NativePlan::run, nb::arg("inputs"), nb::arg("variables"),
+           "Runs every step; returns copies of the output slots and writes the updates into the variables.")
+      .def("profile", &NativePlan::profile, nb::arg("inputs"), nb::arg("variables"),
+           "Runs like `run` and returns the seconds each step took.")
+      .def_prop_ro("arena_bytes", &NativePlan::arena_bytes)
+      .def_prop_ro("n_steps", &NativePlan::n_steps);
+  m.def("run_native_step", &run_native_step, nb::arg("kernel"), nb::arg("ints"), nb::arg("floats"), nb::arg("inputs"),
+        nb::arg("out_shapes"), nb::arg("out_dtypes"),
+        "Runs one native step on fresh output arrays (for tests: each step equals its eager kernel).");
+  m.def("native_step_names", []() {
+    std::vector<std::string> names;
+    for (auto& kv : factories()) names.push_back(kv.first);
+    return names;
+  });
+}
+
+}  // namespace layerkit::core

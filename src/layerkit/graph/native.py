@@ -1,0 +1,400 @@
+"""Lowering an optimized graph to a native plan: the C++ executor (csrc/executor.cpp) runs every
+kernel of a step in one call from Python, with the GIL released, over buffers planned here.
+
+- Each node becomes a native step by its primitive's lowering rule (`RULES`, and
+  `lower_nn.RULES` for convolution, pooling and softmax): the step's name, integer and float
+  attributes, computed once from the node's attrs and the concrete shapes. A node without a rule
+  (a random draw) runs as a Python callback inside the plan. Reshapes and other views cost
+  nothing: their slot aliases their input's buffer.
+- Memory planning: every intermediate lives in one arena allocated with the plan. A value's
+  buffer is live from the step that writes it to the last step that reads it (or a view of it);
+  buffers are placed largest first at the lowest offset not used by any buffer live at the same
+  time, so the arena is far smaller than the sum of the values (see `NativeExecutor.memory`).
+  In-place variable updates write straight into the variable.
+- Shapes: a plan is built for concrete input shapes; a graph traced with None dims gets one plan
+  per shape seen, its sizes re-inferred through the primitives' shape rules.
+
+Graphs with a `while` loop run on the Python plan (`executor.PythonPlan`): the loop node holds
+subgraphs that the native executor does not lower yet.
+"""
+import functools
+import math
+
+import numpy as np
+
+from layerkit.backend import DTYPE_CODES, core
+from layerkit.graph import lower_nn
+from layerkit.graph.executor import PythonPlan
+from layerkit.graph.fusion import _B, _U
+from layerkit.ops import Tensor
+from layerkit.ops.layout import _numpy_key, _runs
+
+ALIGN = 64  # arena offsets: cache-line aligned
+_ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
+_PYTHON_ONLY = {"while", "tuple_get"}
+_SLOT_ARENA, _SLOT_INPUT, _SLOT_VARIABLE, _SLOT_CONSTANT, _SLOT_ALIAS = range(5)
+
+
+class Spec:
+    """A value's concrete shape and dtype, as lowering rules and shape rules see it."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def nbytes(self):
+        return math.prod(self.shape) * np.dtype(self.dtype).itemsize
+
+
+# ---- lowering rules: (attrs, input specs, output specs) -> (step, ints, floats[, inputs]) ----------
+def _window(base_shape, view):
+    """(element offset, element strides) of numpy view `view(base)` for a base of `base_shape`:
+    an int8 stand-in makes byte offsets and strides element counts (np.empty touches no memory)."""
+    base = np.empty(base_shape, np.int8)
+    v = view(base)
+    offset = v.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return [int(offset)] + [int(s) for s in v.strides]
+
+
+def _unary(code):
+    return lambda attrs, ins, outs: ("unary", [code], [])
+
+
+def _binary(code):
+    return lambda attrs, ins, outs: ("binary", [code], [])
+
+
+def _strided(view):
+    return lambda attrs, ins, outs: ("strided_copy", _window(ins[0].shape, lambda b: view(b, attrs, outs)), [])
+
+
+def _reduce(code):
+    def rule(attrs, ins, outs):
+        shape, ints = list(ins[0].shape), [code]
+        for a in reversed(attrs["axis"]):  # innermost first, as the eager forward
+            ints += [math.prod(shape[:a]), shape[a], math.prod(shape[a + 1:])]
+            del shape[a]
+        if len(ints) == 1:  # nothing reduced: a copy
+            return "strided_copy", _window(ins[0].shape, lambda b: b.reshape(outs[0].shape)), []
+        return "reduce", ints, []
+    return rule
+
+
+def _arg(is_max):
+    def rule(attrs, ins, outs):
+        s, a = ins[0].shape, attrs["axis"]
+        return "arg_reduce", [int(is_max), math.prod(s[:a]), s[a], math.prod(s[a + 1:])], []
+    return rule
+
+
+def _matmul(attrs, ins, outs):
+    a, b = ins[0].shape, ins[1].shape
+    ta, tb = attrs["transpose_a"], attrs["transpose_b"]
+    K = a[-2] if ta else a[-1]
+    N = b[-2] if tb else b[-1]
+    if len(b) == 2 and not ta:  # (..., M, K) @ (K, N): one tall GEMM
+        return "matmul", [1, math.prod(a[:-1]), N, K, 0, int(tb), 0, 0], []
+    ba, bb = a[:-2], b[:-2]
+    batch = tuple(np.broadcast_shapes(ba, bb))
+    na, nb_ = math.prod(ba), math.prod(bb)
+    if (na != 1 and ba != batch) or (nb_ != 1 and bb != batch):
+        return None  # a partly broadcast batch: the eager forward materializes it
+    M = a[-1] if ta else a[-2]
+    return "matmul", [math.prod(batch), M, N, K, int(ta), int(tb), int(na != 1), int(nb_ != 1)], []
+
+
+def _linear(attrs, ins, outs):
+    x, w = ins[0].shape, ins[1].shape
+    tw = attrs["transpose_w"]
+    return "linear", [math.prod(x[:-1]), w[0] if tw else w[1], x[-1], int(tw), attrs["activation"]], []
+
+
+def _fused(attrs, ins, outs):
+    code = np.asarray(attrs["code"], np.int64)
+    return ("fused_elementwise", [DTYPE_CODES[attrs["dtype"]], attrs["n_regs"], code.shape[0]] + code.ravel().tolist(),
+            [float(v) for v in np.asarray(attrs["immediates"]).ravel()])
+
+
+def _getitem_grad(attrs, ins, outs):
+    shape, keys = outs[0].shape, attrs["keys"]
+    mode = 2  # overlapping slices add up
+    found = _runs(keys, shape)
+    if found is not None:
+        axis, runs = found
+        ordered = sorted(runs)
+        if all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])):
+            tiled = ordered[0][0] == 0 and ordered[-1][1] == shape[axis] and all(
+                a[1] == b[0] for a, b in zip(ordered, ordered[1:]))
+            mode = 0 if tiled else 1
+    ints = [mode]
+    for key in keys:
+        ints += _window(shape, lambda b, key=key: b[_numpy_key(key)])
+    return "scatter_slices", ints, [0.0]
+
+
+def _concatenate(attrs, ins, outs):
+    axis, ints, start = attrs["axis"], [0], 0
+    for x in ins:
+        sl = (slice(None),) * axis + (slice(start, start + x.shape[axis]),)
+        ints += _window(outs[0].shape, lambda b, sl=sl: b[sl])
+        start += x.shape[axis]
+    return "scatter_slices", ints, [0.0]
+
+
+def _pad(attrs, ins, outs):
+    sl = tuple(slice(a, a + d) for d, (a, _) in zip(ins[0].shape, attrs["pad_width"]))
+    return "scatter_slices", [1] + _window(outs[0].shape, lambda b: b[sl]), [float(attrs["constant_values"])]
+
+
+def _full_like(attrs, ins, outs):
+    return "scatter_slices", [1], [float(attrs["fill_value"])], []
+
+
+def _gather(along):
+    def rule(attrs, ins, outs):
+        s, a = ins[0].shape, attrs["axis"]
+        return "gather", [math.prod(s[:a]), s[a], math.prod(s[a + 1:]), int(along)], []
+    return rule
+
+
+def _scatter(along):
+    def rule(attrs, ins, outs):
+        s, a = tuple(attrs["shape"]), attrs["axis"]
+        if None in s:
+            s = outs[0].shape
+        return "scatter_add", [math.prod(s[:a]), s[a], math.prod(s[a + 1:]), int(along)], []
+    return rule
+
+
+RULES = {name: _unary(i) for i, name in enumerate(_U)}
+RULES["logical_not"] = _unary(len(_U))
+RULES.update({name: _binary(i) for i, name in enumerate(_B) if name})
+RULES.update({
+    "logical_and": _binary(_B.index(None)), "logical_or": _binary(_B.index(None) + 1),
+    "where": lambda attrs, ins, outs: ("where", [], []),
+    "cast": lambda attrs, ins, outs: ("cast", [], []),
+    "matmul": _matmul, "linear": _linear, "fused_elementwise": _fused,
+    "sum": _reduce(0), "prod": _reduce(1), "max": _reduce(2), "min": _reduce(3),
+    "argmax": _arg(True), "argmin": _arg(False),
+    "transpose": _strided(lambda b, attrs, outs: b.transpose(attrs["axes"])),
+    "broadcast_to": _strided(lambda b, attrs, outs: np.broadcast_to(b, outs[0].shape)),
+    "broadcast_like": _strided(lambda b, attrs, outs: np.broadcast_to(b, outs[0].shape)),
+    "getitem": _strided(lambda b, attrs, outs: b[_numpy_key(attrs["key"])]),
+    "getitem_grad": _getitem_grad, "concatenate": _concatenate, "pad": _pad, "full_like": _full_like,
+    "take": _gather(False), "take_along_axis": _gather(True),
+    "scatter_add": _scatter(False), "scatter_add_along_axis": _scatter(True),
+})
+RULES.update(lower_nn.RULES)
+
+
+# ---- shapes ------------------------------------------------------------------------------------
+def _concrete_specs(graph, arrays):
+    """Spec per value id for these argument arrays: the traced shapes, or, where the graph has
+    unknown sizes, shapes re-inferred node by node through the primitives' shape rules."""
+    specs = {}
+    for vid, a in zip(graph.inputs, arrays):
+        specs[vid] = Spec(a.shape, a.dtype.name)
+    for v in graph.values:
+        if v.kind == "variable":
+            specs[v.id] = Spec(v.ref._data.shape, v.ref._data.dtype.name)
+        elif v.kind == "constant":
+            specs[v.id] = Spec(np.shape(v.ref), np.asarray(v.ref).dtype.name)
+    for n in graph.nodes:
+        outs = [graph.values[o] for o in n.outputs]
+        if all(None not in v.shape for v in outs) and all(None not in graph.values[i].shape for i in n.inputs):
+            for v in outs:
+                specs[v.id] = Spec(v.shape, v.dtype)
+            continue
+        shape, _ = n.op.infer(*[specs[i] for i in n.inputs], **n.attrs)
+        if None in shape and n.op.name == "fused_elementwise":
+            shape = np.broadcast_shapes(*[specs[i].shape for i in n.inputs])
+        if None in shape:
+            raise ValueError(f"lk.function: cannot infer the output shape of {n.op.name} for the argument shapes "
+                             f"{[a.shape for a in arrays]} (received {shape}).")
+        for v in outs:
+            specs[v.id] = Spec(shape, v.dtype)
+    return specs
+
+
+# ---- the plan ----------------------------------------------------------------------------------
+def _place(sizes, lives):
+    """Arena offsets for buffers of `sizes` bytes live over inclusive step intervals `lives`:
+    largest first, each at the lowest aligned offset clear of every placed buffer whose
+    lifetime overlaps its own. Returns (offsets, arena bytes)."""
+    n = len(sizes)
+    order = sorted(range(n), key=lambda i: -sizes[i])
+    starts = np.array([lv[0] for lv in lives], np.int64)
+    ends = np.array([lv[1] for lv in lives], np.int64)
+    offsets = np.zeros(n, np.int64)
+    placed = np.zeros(n, bool)
+    padded = np.array([(s + ALIGN - 1) // ALIGN * ALIGN for s in sizes], np.int64)
+    total = 0
+    for i in order:
+        clash = placed & (starts <= ends[i]) & (ends >= starts[i])
+        offset = 0
+        if clash.any():
+            idx = np.nonzero(clash)[0]
+            for j in idx[np.argsort(offsets[idx], kind="stable")]:
+                if offsets[j] >= offset + padded[i]:
+                    break  # the gap before j holds it
+                offset = max(offset, offsets[j] + padded[j])
+        offsets[i] = offset
+        placed[i] = True
+        total = max(total, offset + padded[i])
+    return offsets.tolist(), int(total)
+
+
+class NativeExecutor:
+    """Runs a graph through native plans (one per concrete input signature). Same interface as
+    PythonPlan: `run(arrays) -> [Tensor]`, `profile(arrays, repeats) -> [(label, seconds)]`."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.variables = [v for v in graph.values if v.kind == "variable"]
+        # variables the graph writes without reading still need binding for the write-back
+        read = {id(v.ref) for v in self.variables}
+        self.written_only = []
+        for var, _ in graph.updates:
+            if id(var) not in read:
+                read.add(id(var))
+                self.written_only.append(var)
+        self._plans = {}
+
+    def _plan(self, arrays):
+        key = tuple(a.shape for a in arrays)
+        entry = self._plans.get(key)
+        if entry is None:
+            entry = self._plans[key] = self._build(arrays)
+        return entry
+
+    def _build(self, arrays):
+        g = self.graph
+        specs = _concrete_specs(g, arrays)
+        used = {i for n in g.nodes for i in n.inputs} | set(g.roots())
+        order = list(g.inputs) + [v.id for v in self.variables] + [
+            v.id for v in g.values if v.kind == "constant" and v.id in used] + [o for n in g.nodes for o in n.outputs]
+        slot = {vid: k for k, vid in enumerate(order)}
+        var_index = {v.id: k for k, v in enumerate(self.variables)}
+        kinds, args, constants = {}, {}, []
+        for k, vid in enumerate(g.inputs):
+            kinds[vid], args[vid] = _SLOT_INPUT, k
+        for vid, k in var_index.items():
+            kinds[vid], args[vid] = _SLOT_VARIABLE, k
+        for v in g.values:
+            if v.kind == "constant" and v.id in used:
+                kinds[v.id], args[v.id] = _SLOT_CONSTANT, len(constants)
+                constants.append(np.require(v.ref, specs[v.id].dtype, "C"))
+        # steps, and the buffer each node output is written to (its own, or an input's)
+        steps, callbacks, labels, root = [], [], [], {}
+        for step, n in enumerate(g.nodes):
+            ins = [specs[i] for i in n.inputs]
+            outs = [specs[o] for o in n.outputs]
+            if n.op.name in _ALIAS_OPS:
+                kinds[n.output], args[n.output] = _SLOT_ALIAS, n.inputs[0]
+                continue
+            for out_k, in_k in n.attrs.get("inplace", ()):
+                kinds[n.outputs[out_k]], args[n.outputs[out_k]] = _SLOT_ALIAS, n.inputs[in_k]
+            rule = RULES.get(n.op.name)
+            lowered = rule(n.attrs, ins, outs) if rule is not None else None
+            if lowered is None:
+                callbacks.append(_python_forward(n))
+                lowered = ("python", [len(callbacks) - 1], [])
+            name, ints, floats = lowered[:3]
+            in_ids = n.inputs if len(lowered) == 3 else [n.inputs[i] for i in lowered[3]]
+            steps.append((name, [int(i) for i in ints], floats, [slot[i] for i in in_ids],
+                          [slot[o] for o in n.outputs], n))
+            labels.append(_label(g, n, specs))
+        # lifetimes of arena buffers, in step indices; a view keeps its base alive
+        node_step = {}
+        for k, st in enumerate(steps):
+            for o in st[5].outputs:
+                node_step[o] = k
+        for vid in order:
+            if vid not in kinds:
+                kinds[vid] = _SLOT_ARENA
+        for vid in order:  # in topological order, so a view's base is resolved first
+            root[vid] = root[args[vid]] if kinds[vid] == _SLOT_ALIAS else vid
+        last = {}
+        for k, st in enumerate(steps):
+            for i in st[5].inputs:
+                last[root[i]] = k
+        end = len(steps)
+        for vid in g.roots():
+            last[root[vid]] = end  # read after the last step (results, write-backs)
+        arena = [vid for vid in order if kinds[vid] == _SLOT_ARENA]
+        lives = []
+        for vid in arena:
+            first = node_step.get(vid, 0)
+            # a buffer nobody reads is still written by its step
+            lives.append((first, max(first, last.get(vid, first))))
+        offsets, arena_bytes = _place([specs[vid].nbytes for vid in arena], lives)
+        for vid, off in zip(arena, offsets):
+            args[vid] = off
+        slots = [(DTYPE_CODES[specs[vid].dtype], list(specs[vid].shape), kinds[vid],
+                  slot[args[vid]] if kinds[vid] == _SLOT_ALIAS else args[vid]) for vid in order]
+        var_slot = {id(v.ref): k for k, v in enumerate(self.variables)}
+        var_slot.update({id(var): len(self.variables) + k for k, var in enumerate(self.written_only)})
+        updates = [(var_slot[id(var)], slot[vid]) for var, vid in g.updates if vid not in g.inplace_updates]
+        plan = core.NativePlan(slots, constants, arena_bytes, [s[:5] for s in steps], callbacks, len(g.inputs),
+                               len(self.variables) + len(self.written_only), [slot[o] for o in g.outputs], updates)
+        return _Built(plan, labels, sum(specs[vid].nbytes for vid in arena),
+                      [lab for lab, s in zip(labels, steps) if s[0] == "python"])
+
+    def _variable_arrays(self):
+        return [v.ref._data for v in self.variables] + [var._data for var in self.written_only]
+
+    def run(self, arrays):
+        arrays = [np.require(a, requirements="C") for a in arrays]
+        plan = self._plan(arrays)
+        results = plan.native.run(arrays, self._variable_arrays())
+        for var, _ in self.graph.updates:
+            var._version += 1
+        return [Tensor(r) for r in results]
+
+    def profile(self, arrays, repeats=5):
+        arrays = [np.require(a, requirements="C") for a in arrays]
+        plan = self._plan(arrays)
+        runs = [plan.native.profile(arrays, self._variable_arrays()) for _ in range(repeats)]
+        for var, _ in self.graph.updates:
+            var._version += repeats
+        return [(label, sorted(t)[len(t) // 2]) for label, t in zip(plan.labels, zip(*runs))]
+
+    def memory(self, arrays):
+        """{"arena_bytes": planned arena, "values_bytes": the intermediates' total size} for
+        these argument shapes: what liveness planning saves over one buffer per value."""
+        plan = self._plan([np.require(a, requirements="C") for a in arrays])
+        return {"arena_bytes": plan.native.arena_bytes, "values_bytes": plan.sum_bytes}
+
+    def python_steps(self, arrays):
+        """Labels of the steps that run as Python callbacks (no native rule) for these shapes."""
+        return list(self._plan([np.require(a, requirements="C") for a in arrays]).python_steps)
+
+
+class _Built:
+    """A native plan with what the Python side reports about it."""
+
+    def __init__(self, native, labels, sum_bytes, python_steps):
+        self.native, self.labels, self.sum_bytes, self.python_steps = native, labels, sum_bytes, python_steps
+
+
+def _python_forward(node):
+    return functools.partial(node.op.forward, **node.attrs)
+
+
+def _label(graph, node, specs):
+    shapes = ",".join(str(specs[i].shape) for i in node.inputs)
+    extra = f" [{'+'.join(node.attrs['ops'])}]" if "ops" in node.attrs else ""
+    return f"{node.op.name}({shapes}){extra}"
+
+
+def make_plan(graph):
+    """The executor for an optimized graph: native, unless the graph holds a while loop."""
+    if any(n.op.name in _PYTHON_ONLY for n in graph.nodes):
+        return PythonPlan(graph)
+    return NativeExecutor(graph)
