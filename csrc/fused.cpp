@@ -5,6 +5,8 @@
 #include <nanobind/stl/vector.h>
 #include <omp.h>
 
+#include <memory>
+
 #include "broadcast.h"
 #include "common.h"
 #include "elementwise_ops.h"
@@ -78,28 +80,79 @@ void load_block(const Plan<kMaxOperands>& p, size_t k, const void* base, bool is
   }
 }
 
-// Runs `prog` over output elements [f0, f0 + n) in blocks of kBlock.
+// Where a LOAD finds its block. Registers are pointers: a load costs nothing when the input can
+// be read where it lies (it has the output's shape), or when its block is the same for every
+// block (a scalar, or a row vector whose length divides kBlock: a bias) and was filled once per
+// thread; only other broadcasts are gathered into a register block by load_block.
+enum class Load : uint8_t { Direct, Fixed, Gather };
+
+struct Layout {
+  std::vector<Load> load;   // per input
+  bool direct_ok = false;   // reading inputs in place is safe for this program (see classify)
+};
+
+// In-place outputs may share memory with inputs, so an input is read in place only when every
+// STORE comes after the last computation and no STORE copies a loaded register as it is: then
+// all reads of a block happen before any write to it.
+Layout classify(const Program& prog, const Plan<kMaxOperands>& p, const std::vector<bool>& in_bool, size_t n_out) {
+  Layout l;
+  bool stores_last = true, seen_store = false;
+  std::vector<bool> loaded(prog.n_regs, false);
+  for (const auto& ins : prog.code) {
+    if (ins[0] == kStore) {
+      seen_store = true;
+      if (loaded[ins[2]]) stores_last = false;
+    } else {
+      if (seen_store) stores_last = false;
+      loaded[ins[1]] = ins[0] == kLoad;
+    }
+  }
+  l.direct_ok = stores_last;
+  const size_t nd = p.dims.size();
+  for (size_t k = 0; k < in_bool.size(); ++k) {
+    const size_t op = n_out + k;
+    bool full = true, uniform = true, row = nd >= 2 && p.strides[nd - 1][op] == 1 && kBlock % (int64_t)p.dims[nd - 1] == 0;
+    for (size_t q = 0; q < nd; ++q) {
+      if (p.strides[q][op] != p.strides[q][0]) full = false;  // operand 0 is an output: C-contiguous
+      if (p.strides[q][op] != 0 && p.dims[q] != 1) uniform = false;
+      if (q + 1 < nd && p.strides[q][op] != 0) row = false;
+    }
+    l.load.push_back(full && !in_bool[k] && l.direct_ok ? Load::Direct : (uniform || row) ? Load::Fixed : Load::Gather);
+  }
+  return l;
+}
+
+// Runs `prog` over output elements [f0, f0 + n) in blocks of kBlock. `regs` holds n_regs blocks
+// of scratch; `fixed` one block per input and per instruction (the pre-filled loads and consts).
 template <class T>
-void run_range(const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
+void run_range(const Program& prog, const Plan<kMaxOperands>& p, const Layout& lay, const std::vector<const void*>& in,
                const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool,
-               int64_t f0, int64_t n, T* regs) {
-  const size_t n_out = out.size();
+               int64_t f0, int64_t n, T* regs, const T* fixed, const T** ptr) {
+  const size_t n_out = out.size(), n_in = in.size();
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
     const int64_t len = std::min(kBlock, n - b0);
     const int64_t f = f0 + b0;
-    for (const auto& ins : prog.code) {
+    for (size_t row = 0; row < prog.code.size(); ++row) {
+      const auto& ins = prog.code[row];
       T* d = regs + ins[1] * kBlock;
       switch (ins[0]) {
-        case kLoad:
-          load_block<T>(p, n_out + ins[2], in[ins[2]], in_bool[ins[2]], f, len, d);
-          break;
-        case kConst: {
-          const T v = T(prog.imm[ins[2]]);
-          for (int64_t i = 0; i < len; ++i) d[i] = v;
+        case kLoad: {
+          const int k = ins[2];
+          if (lay.load[k] == Load::Direct) {
+            ptr[ins[1]] = static_cast<const T*>(in[k]) + f;
+          } else if (lay.load[k] == Load::Fixed) {
+            ptr[ins[1]] = fixed + k * kBlock;
+          } else {
+            load_block<T>(p, n_out + k, in[k], in_bool[k], f, len, d);
+            ptr[ins[1]] = d;
+          }
           break;
         }
+        case kConst:
+          ptr[ins[1]] = fixed + (n_in + row) * kBlock;
+          break;
         case kStore: {  // outputs are C-contiguous over the output shape
-          const T* a = regs + ins[2] * kBlock;
+          const T* a = ptr[ins[2]];
           if (out_bool[ins[1]]) {
             bool* q = static_cast<bool*>(out[ins[1]]) + f;
             for (int64_t i = 0; i < len; ++i) q[i] = a[i] != T(0);
@@ -109,13 +162,15 @@ void run_range(const Program& prog, const Plan<kMaxOperands>& p, const std::vect
           break;
         }
         case kWhere: {
-          const T *a = regs + ins[2] * kBlock, *b = regs + ins[3] * kBlock, *c = regs + ins[4] * kBlock;
+          const T *a = ptr[ins[2]], *b = ptr[ins[3]], *c = ptr[ins[4]];
           for (int64_t i = 0; i < len; ++i) d[i] = c[i] != T(0) ? a[i] : b[i];
+          ptr[ins[1]] = d;
           break;
         }
         default:
-          if (ins[0] >= kBinary) run_binary<T>(ins[0] - kBinary, d, regs + ins[2] * kBlock, regs + ins[3] * kBlock, len);
-          else unary_array<T>(static_cast<U>(ins[0] - kUnary), regs + ins[2] * kBlock, d, len);
+          if (ins[0] >= kBinary) run_binary<T>(ins[0] - kBinary, d, ptr[ins[2]], ptr[ins[3]], len);
+          else unary_array<T>(static_cast<U>(ins[0] - kUnary), ptr[ins[2]], d, len);
+          ptr[ins[1]] = d;
       }
     }
   }
@@ -126,21 +181,30 @@ void run_program(const Program& prog, const Plan<kMaxOperands>& p, const std::ve
                  const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
   const int64_t total = (int64_t)p.size;
   const int64_t items = (total + kChunk - 1) / kChunk;
+  const Layout lay = classify(prog, p, in_bool, out.size());
+  const size_t n_in = in.size();
 #pragma omp parallel if (total > kParallelGrain && items > 1)
   {
-    std::vector<T> regs((size_t)std::max(prog.n_regs, 1) * kBlock);
+    // uninitialized: a small op must not pay for clearing blocks it never reads
+    std::unique_ptr<T[]> regs(new T[(size_t)std::max(prog.n_regs, 1) * kBlock]);
+    std::vector<const T*> ptr((size_t)std::max(prog.n_regs, 1), nullptr);
+    // pre-filled blocks: one per fixed input (its block at offset 0 is every block's) and per const
+    std::unique_ptr<T[]> fixed(new T[(n_in + prog.code.size()) * kBlock]);
+    const int64_t first = std::min(kBlock, total);
+    for (size_t k = 0; k < n_in; ++k)
+      if (lay.load[k] == Load::Fixed) load_block<T>(p, out.size() + k, in[k], in_bool[k], 0, first, fixed.get() + k * kBlock);
+    for (size_t row = 0; row < prog.code.size(); ++row)
+      if (prog.code[row][0] == kConst)
+        std::fill_n(fixed.get() + (n_in + row) * kBlock, first, T(prog.imm[prog.code[row][2]]));
 #pragma omp for schedule(static)
     for (int64_t w = 0; w < items; ++w) {
       const int64_t f0 = w * kChunk;
-      run_range<T>(prog, p, in, in_bool, out, out_bool, f0, std::min(kChunk, total - f0), regs.data());
+      run_range<T>(prog, p, lay, in, in_bool, out, out_bool, f0, std::min(kChunk, total - f0), regs.get(), fixed.get(),
+                   ptr.data());
     }
   }
 }
 
-// out_k = program(inputs) over `shape`, for every output k; `out_bool[k]` stores it as bool.
-// `targets[j]` (C-contiguous, of `shape`) receives output `target_slots[j]` in place instead of
-// a new array — a variable updated where it lives. Legal because each block loads all of its
-// inputs before it stores, and blocks are disjoint.
 // Checks and copies a program: rows of 5 int32, every register and operand index in range.
 Program make_program(const int32_t* c, size_t rows, const double* imm, size_t n_imm, int n_regs, size_t n_in,
                      size_t n_out) {
