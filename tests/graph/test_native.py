@@ -241,3 +241,32 @@ def test_concurrent_calls_from_threads_get_their_own_results():
         t.join()
     for r, e in zip(results, expected):
         np.testing.assert_array_equal(r, e)
+
+
+@pytest.mark.parametrize("rows, cols", [(3, 5), (1100, 64), (1100, 10), (70000, 1)])
+def test_fused_loads_of_every_kind_over_many_blocks_and_threads(rows, cols):
+    # x: read in place; b: a bias row (filled once when cols divides the block); c: a column
+    # (gathered); s: a scalar; 0.5: a constant — over more than one block and one thread's chunk
+    def f(x, b, c, s):
+        return ops.relu(x + b) * s + c * 0.5, ops.greater(x, b)
+    x, b, c = _rand(rows, cols), _rand(cols, seed=1), _rand(rows, 1, seed=2)
+    s = np.float32(1.5)
+    (y, mask), = [lk.function(f)(x, b, c, s)]
+    assert "fused_elementwise" in lk.function(f).get_graph(x, b, c, s).kernel_counts()
+    np.testing.assert_allclose(np.asarray(y), np.maximum(x + b, 0) * s + c * np.float32(0.5), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(mask), x > b)
+
+
+def test_in_place_update_reading_the_variable_late_in_the_program():
+    # the variable is loaded after other work and updated in place: every read of a block must
+    # come before the write to it
+    v = lk.Variable(_rand(300, 70))
+    old = np.asarray(v).copy()
+
+    def f(g):
+        v.assign(ops.sqrt(ops.square(g) + 1.0) * 0.5 + v * 0.9 - v * v * 0.01)
+        return ops.sum(v)
+    g = _rand(300, 70, seed=4)
+    lk.function(f)(g)
+    np.testing.assert_allclose(np.asarray(v), np.sqrt(g * g + 1) * 0.5 + old * 0.9 - old * old * 0.01, rtol=1e-5,
+                               atol=1e-6)
