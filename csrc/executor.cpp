@@ -61,7 +61,7 @@ StepFn make_step(const StepSpec& spec) {
 // A node computed by Python: takes the GIL, calls `fn` on views of the input slots and copies
 // its result(s) into the output slots (checking shape and dtype: a callback cannot write past a
 // buffer).
-StepFn python_step(nb::object fn, std::vector<Slot*> in, std::vector<Slot*> out) {
+StepFn python_step(nb::handle fn, std::vector<Slot*> in, std::vector<Slot*> out) {
   return [fn, in, out]() {
     nb::gil_scoped_acquire gil;
     nb::list args;
@@ -97,10 +97,12 @@ class NativePlan {
   // slots: (dtype code, shape, kind, arg) — arg is the arena byte offset, the argument or variable
   // index, the constant index, or the aliased slot (an earlier slot, same byte size);
   // steps: (kernel, ints, floats, input slots, output slots) — kernel "python" calls callbacks[ints[0]].
-  NativePlan(std::vector<std::tuple<int, std::vector<int64_t>, int, int64_t>> slots, std::vector<nb::object> constants,
+  // `constants` and `callbacks` are borrowed: the Python owner of the plan keeps them alive (a
+  // C++ reference would hide a cycle from Python's garbage collector).
+  NativePlan(std::vector<std::tuple<int, std::vector<int64_t>, int, int64_t>> slots, std::vector<nb::handle> constants,
              int64_t arena_bytes, std::vector<std::tuple<std::string, std::vector<int64_t>, std::vector<double>,
                                                      std::vector<int>, std::vector<int>>> steps,
-             std::vector<nb::object> callbacks, int n_inputs, int n_variables, std::vector<int> outputs,
+             std::vector<nb::handle> callbacks, int n_inputs, int n_variables, std::vector<int> outputs,
              std::vector<std::pair<int, int>> updates)
       : constants_(std::move(constants)), callbacks_(std::move(callbacks)), n_inputs_(n_inputs),
         n_variables_(n_variables), outputs_(std::move(outputs)), updates_(std::move(updates)) {
@@ -253,7 +255,7 @@ class NativePlan {
   std::vector<Slot> slots_;
   std::vector<int> kind_;
   std::vector<int64_t> arg_;
-  std::vector<nb::object> constants_, callbacks_;
+  std::vector<nb::handle> constants_, callbacks_;
   std::unique_ptr<char, AlignedFree> arena_;
   size_t arena_bytes_ = 0;
   std::vector<StepFn> steps_;
@@ -333,10 +335,10 @@ void expect_dtype(const StepSpec& s, const Slot* slot, DType dt, const char* wha
 void bind_executor(nb::module_& m) {
   nb::class_<NativePlan>(m, "NativePlan",
                          "A lowered graph: steps over value slots, run in one call with the GIL released.")
-      .def(nb::init<std::vector<std::tuple<int, std::vector<int64_t>, int, int64_t>>, std::vector<nb::object>, int64_t,
+      .def(nb::init<std::vector<std::tuple<int, std::vector<int64_t>, int, int64_t>>, std::vector<nb::handle>, int64_t,
                     std::vector<std::tuple<std::string, std::vector<int64_t>, std::vector<double>, std::vector<int>,
                                            std::vector<int>>>,
-                    std::vector<nb::object>, int, int, std::vector<int>, std::vector<std::pair<int, int>>>(),
+                    std::vector<nb::handle>, int, int, std::vector<int>, std::vector<std::pair<int, int>>>(),
            nb::arg("slots"), nb::arg("constants"), nb::arg("arena_bytes"), nb::arg("steps"), nb::arg("callbacks"),
            nb::arg("n_inputs"), nb::arg("n_variables"), nb::arg("outputs"), nb::arg("updates"))
       .def("run", &NativePlan::run, nb::arg("inputs"), nb::arg("variables"),

@@ -177,7 +177,8 @@ def test_a_failing_python_step_raises_its_error_and_the_plan_stays_usable():
             raise ValueError("boom from a callback")
         return x + 1.0
     slots = [(0, [3], 1, 0), (0, [3], 0, 0)]
-    plan = core.NativePlan(slots, [], 64, [("python", [0], [], [0], [1])], [forward], 1, 0, [1], [])
+    callbacks = [forward]  # borrowed by the plan: kept alive here
+    plan = core.NativePlan(slots, [], 64, [("python", [0], [], [0], [1])], callbacks, 1, 0, [1], [])
     x = np.arange(3, dtype="float32")
     with pytest.raises(ValueError, match="boom from a callback"):
         plan.run([x], [])

@@ -343,8 +343,10 @@ class NativeExecutor:
         updates = [(var_slot[id(var)], slot[vid]) for var, vid in g.updates if vid not in g.inplace_updates]
         plan = core.NativePlan(slots, constants, arena_bytes, [s[:5] for s in steps], callbacks, len(g.inputs),
                                len(self.variables) + len(self.written_only), [slot[o] for o in g.outputs], updates)
-        return _Built(plan, labels, sum(specs[vid].nbytes for vid in arena),
-                      [lab for lab, s in zip(labels, steps) if s[0] == "python"])
+        built = _Built(plan, labels, sum(specs[vid].nbytes for vid in arena),
+                       [lab for lab, s in zip(labels, steps) if s[0] == "python"])
+        built.keep = (constants, callbacks)  # the native plan borrows them
+        return built
 
     def _variable_arrays(self):
         return [v.ref._data for v in self.variables] + [var._data for var in self.written_only]
