@@ -271,3 +271,14 @@ def test_in_place_update_reading_the_variable_late_in_the_program():
     lk.function(f)(g)
     np.testing.assert_allclose(np.asarray(v), np.sqrt(g * g + 1) * 0.5 + old * 0.9 - old * old * 0.01, rtol=1e-5,
                                atol=1e-6)
+
+
+def test_a_view_of_the_old_value_is_not_overwritten_by_an_in_place_update():
+    v = lk.Variable(np.ones(4, "float32"))
+
+    def f(x):
+        old = ops.reshape(v, (2, 2))  # a view of the variable's buffer
+        v.assign(v * 2.0 + x)
+        return old
+    np.testing.assert_array_equal(np.asarray(lk.function(f)(np.zeros(4, "float32"))), np.ones((2, 2)))
+    np.testing.assert_array_equal(np.asarray(v), np.full(4, 2.0))

@@ -182,7 +182,15 @@ def update_in_place(g):
         old = var_value.get(id(var))
         if node is None or node.op is not FUSED_ELEMENTWISE or old is None or old not in node.inputs:
             continue
-        if old in g.outputs or any(index[id(r)] > index[id(node)] for r in consumers.get(old, [])):
+        # the old value and every view of it (a reshape shares the variable's buffer) must be
+        # read before the node and not be a result
+        views, stack = {old}, [old]
+        while stack:
+            for r in consumers.get(stack.pop(), []):
+                if r.op.view and r.output not in views:
+                    views.add(r.output)
+                    stack.append(r.output)
+        if views & set(g.roots()) or any(index[id(r)] > index[id(node)] for v in views for r in consumers.get(v, [])):
             continue
         if g.values[vid].shape != tuple(var.shape) or g.values[vid].dtype != var.dtype:
             continue
