@@ -17,12 +17,6 @@ struct Plan {
   size_t size = 1;
 };
 
-inline std::string shape_str(const std::vector<size_t>& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += std::to_string(s[i]) + (s.size() == 1 || i + 1 < s.size() ? (i + 1 < s.size() ? ", " : ",") : "");
-  return r + ")";
-}
-
 template <size_t N>
 Plan<N> make_plan(const char* op, const std::vector<std::vector<size_t>>& shapes) {
   Plan<N> p;
@@ -35,7 +29,7 @@ Plan<N> make_plan(const char* op, const std::vector<std::vector<size_t>>& shapes
       if (o == 1) o = s[i];
       else if (s[i] != 1 && s[i] != o) {
         std::string msg = std::string(op) + ": shapes cannot be broadcast together:";
-        for (auto& t : shapes) msg += " " + shape_str(t);
+        for (auto& t : shapes) msg += " " + tuple_str(t);
         throw nb::value_error(msg.c_str());
       }
     }

@@ -83,6 +83,14 @@ inline size_t numel(const std::vector<size_t>& shape) {
   return n;
 }
 
+// A shape or tuple as Python prints it: (2, 3), (4,), ().
+template <class S>
+std::string tuple_str(const S& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + (s.size() == 1 ? ",)" : ")");
+}
+
 // A new C-contiguous numpy array of numpy type `typenum`. Call with the GIL held.
 inline nb::object new_array_of(const std::vector<size_t>& shape, int typenum, void** data) {
   std::vector<npy_intp> dims(shape.begin(), shape.end());

@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "executor.h"
+#include "nhwc.h"
 
 #include <cblas.h>
 #include <nanobind/stl/array.h>
@@ -18,26 +19,12 @@
 namespace layerkit::core {
 namespace {
 
-using I2 = std::array<int64_t, 2>;
-using I4 = std::array<int64_t, 4>;
-
 // About this many bytes of im2col columns per chunk: the chunk's GEMM operand stays in L2.
 constexpr int64_t kColBytes = 3 << 18;
 // Minimum GEMM rows per chunk, so that packing the weight matrix stays a small cost.
 constexpr int64_t kMinChunkRows = 128;
 // Below this many flops a conv runs on one thread.
 constexpr double kParallelFlops = 1 << 22;
-
-template <class S>
-std::string tuple_str(const S& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + (s.size() == 1 ? ",)" : ")");
-}
-
-[[noreturn]] void fail(const char* op, const std::string& msg) {
-  throw nb::value_error((std::string(op) + ": " + msg).c_str());
-}
 
 // The shared float dtype of two arguments; type_error naming both when they differ.
 DType common_dtype(const char* op, const Array& a, const char* an, const Array& b, const char* bn) {
@@ -47,20 +34,6 @@ DType common_dtype(const char* op, const Array& a, const char* an, const Array& 
                           "' must have the same dtype, received " + dtype_name(da) + " and " +
                           dtype_name(db)).c_str());
   return da;
-}
-
-// The shape of a rank-4 argument; value_error naming op and argument otherwise.
-I4 rank4(const char* op, const std::vector<int64_t>& s, const char* name, const char* dims) {
-  if (s.size() != 4)
-    fail(op, std::string("argument '") + name + "' expected a rank-4 array " + dims +
-                 ", received rank " + std::to_string(s.size()) + " with shape " + tuple_str(s));
-  return {s[0], s[1], s[2], s[3]};
-}
-
-I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
-  std::vector<int64_t> s(a.ndim());
-  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
-  return rank4(op, s, name, dims);
 }
 
 struct Geom {
@@ -99,10 +72,6 @@ Geom make_geom(const char* op, const char* xn, const I4& xs, const char* wn, con
   q.OH = (ph - eh) / q.sh + 1;
   q.OW = (pw - ew) / q.sw + 1;
   return q;
-}
-
-void check_shape(const char* op, const char* name, const I4& got, const I4& want, const std::string& why) {
-  if (got != want) fail(op, std::string("argument '") + name + "' expected shape " + tuple_str(want) + " " + why + ", received " + tuple_str(got));
 }
 
 // Some scipy-openblas32 wheels declare the thread-local setter without exporting it: bind it weakly.
@@ -610,19 +579,9 @@ ConvAttrs conv_attrs(const StepSpec& s) {
   return {{i[0], i[1]}, {i[2], i[3], i[4], i[5]}, {i[6], i[7]}, i[8]};
 }
 
-// Like expect_arity, for steps that may receive extra inputs they do not read (the tensor a
-// backward op keeps only for its shape, which the output slot already gives).
-void expect_min_inputs(const StepSpec& s, size_t n_in, size_t n_out) {
-  if (s.in.size() < n_in || s.out.size() != n_out)
-    throw nb::value_error((s.kernel + ": expected at least " + std::to_string(n_in) + " inputs and " +
-                           std::to_string(n_out) + " output, received " + std::to_string(s.in.size()) + " and " +
-                           std::to_string(s.out.size())).c_str());
-}
-
 // The shared float dtype of two operands and the result; type_error naming the step otherwise.
 DType step_dtype(const StepSpec& s, const Slot* a, const char* an, const Slot* b, const char* bn, const Slot* out) {
-  if (a->dtype != DType::F32 && a->dtype != DType::F64)
-    throw nb::type_error((s.kernel + ": " + an + " must be float32 or float64, received " + dtype_name(a->dtype)).c_str());
+  expect_float(s, a, an);
   if (b->dtype != a->dtype)
     throw nb::type_error((s.kernel + ": arguments '" + an + "' and '" + bn + "' must have the same dtype, received " +
                           dtype_name(a->dtype) + " and " + dtype_name(b->dtype)).c_str());
@@ -648,7 +607,7 @@ StepFn conv2d_step(const StepSpec& s) {
 // in: g (N,OH,OW,O), w (KH,KW,C/groups,O), ignored extras; out: dx, whose shape is the input shape
 StepFn conv2d_backprop_input_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_min_inputs(s, 2, 1);
+  expect_min_arity(s, 2, 1);
   const ConvAttrs a = conv_attrs(s);
   const Slot *g = s.in[0], *w = s.in[1], *dx = s.out[0];
   const DType dt = step_dtype(s, g, "g", w, "w", dx);

@@ -183,11 +183,6 @@ void unary_par(U op, const T* x, T* y, int64_t n) {
   for (int64_t f = 0; f < n; f += chunk) unary_array<T>(op, x + f, y + f, std::min(chunk, n - f));
 }
 
-void expect_same_shape(const StepSpec& s, const Slot* a, const Slot* b) {
-  if (a->shape != b->shape)
-    throw nb::value_error((s.kernel + ": operand and result shapes differ").c_str());
-}
-
 // ints: [op code]
 StepFn unary_step(const StepSpec& s) {
   expect_arity(s, 1, 1);
@@ -195,7 +190,7 @@ StepFn unary_step(const StepSpec& s) {
   if (s.ints[0] < 0 || s.ints[0] > (int64_t)U::LogicalNot) throw nb::value_error("unary: unknown op code");
   const U op = static_cast<U>(s.ints[0]);
   Slot *x = s.in[0], *y = s.out[0];
-  expect_same_shape(s, x, y);
+  expect_shape(s, y, x->shape, "the result");
   expect_dtype(s, y, x->dtype, "the result");
   if (op == U::LogicalNot) {
     expect_dtype(s, x, DType::Bool, "logical_not's operand");
@@ -275,7 +270,7 @@ StepFn where_step(const StepSpec& s) {
 StepFn cast_step(const StepSpec& s) {
   expect_arity(s, 1, 1);
   Slot *x = s.in[0], *y = s.out[0];
-  expect_same_shape(s, x, y);
+  expect_shape(s, y, x->shape, "the result");
   StepFn fn;
   LK_DISPATCH_ALL(x->dtype, {
     using S = T;

@@ -36,12 +36,6 @@ int typenum_of(DType d) {
   return NPY_FLOAT32;
 }
 
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += std::to_string(s[i]) + (i + 1 < s.size() ? ", " : (s.size() == 1 ? "," : ""));
-  return r + ")";
-}
-
 // A numpy array viewing a slot's buffer (no copy, not owning). Call with the GIL held.
 nb::object view_of(const Slot& s, bool writable) {
   std::vector<npy_intp> dims(s.shape.begin(), s.shape.end());
@@ -79,8 +73,8 @@ StepFn python_step(nb::handle fn, std::vector<Slot*> in, std::vector<Slot*> out)
       auto* sa = reinterpret_cast<PyArrayObject*>(src);
       std::vector<int64_t> got(PyArray_DIMS(sa), PyArray_DIMS(sa) + PyArray_NDIM(sa));
       if (got != out[k]->shape || PyArray_TYPE(sa) != typenum_of(out[k]->dtype))
-        throw nb::value_error(("native plan: a Python step returned shape " + shape_text(got) + ", expected " +
-                               shape_text(out[k]->shape)).c_str());
+        throw nb::value_error(("native plan: a Python step returned shape " + tuple_str(got) + ", expected " +
+                               tuple_str(out[k]->shape)).c_str());
       if (PyArray_CopyInto(reinterpret_cast<PyArrayObject*>(dst.ptr()), sa) < 0) throw nb::python_error();
     }
   };
@@ -193,8 +187,8 @@ class NativePlan {
     auto* a = reinterpret_cast<PyArrayObject*>(o.ptr());
     std::vector<int64_t> got(PyArray_DIMS(a), PyArray_DIMS(a) + PyArray_NDIM(a));
     if (PyArray_TYPE(a) != typenum_of(s.dtype) || got != s.shape)
-      throw nb::value_error((std::string("native plan: the ") + what + " has shape " + shape_text(got) +
-                             " and another dtype or shape than the plan was built for, " + shape_text(s.shape)).c_str());
+      throw nb::value_error((std::string("native plan: the ") + what + " has shape " + tuple_str(got) +
+                             " and another dtype or shape than the plan was built for, " + tuple_str(s.shape)).c_str());
     if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a))
       throw nb::value_error((std::string("native plan: the ") + what + " is not a C-contiguous aligned array").c_str());
     s.data = PyArray_DATA(a);
@@ -308,6 +302,7 @@ nb::list run_native_step(std::string kernel, std::vector<int64_t> ints, std::vec
 
 void register_step(const char* name, StepFactory f) { factories()[name] = f; }
 
+
 const char* dtype_name(DType d) {
   static const char* names[] = {"float32", "float64", "int32", "int64", "bool"};
   return names[(int)d];
@@ -320,6 +315,13 @@ void expect_arity(const StepSpec& s, size_t n_in, size_t n_out) {
                               .c_str());
 }
 
+void expect_min_arity(const StepSpec& s, size_t n_in, size_t n_out) {
+  if (s.in.size() < n_in || s.out.size() != n_out)
+    throw nb::value_error((s.kernel + ": expected at least " + std::to_string(n_in) + " inputs and " +
+                           std::to_string(n_out) + " outputs, received " + std::to_string(s.in.size()) + " and " +
+                           std::to_string(s.out.size())).c_str());
+}
+
 void expect_ints(const StepSpec& s, size_t n) {
   if (s.ints.size() != n)
     throw nb::value_error((s.kernel + ": expected " + std::to_string(n) + " integer attributes, received " +
@@ -330,6 +332,18 @@ void expect_dtype(const StepSpec& s, const Slot* slot, DType dt, const char* wha
   if (slot->dtype != dt)
     throw nb::type_error((s.kernel + ": " + what + " must be " + dtype_name(dt) + ", received " + dtype_name(slot->dtype))
                              .c_str());
+}
+
+void expect_float(const StepSpec& s, const Slot* slot, const char* what) {
+  if (slot->dtype != DType::F32 && slot->dtype != DType::F64)
+    throw nb::type_error((s.kernel + ": " + what + " must be float32 or float64, received " + dtype_name(slot->dtype))
+                             .c_str());
+}
+
+void expect_shape(const StepSpec& s, const Slot* slot, const std::vector<int64_t>& want, const char* what) {
+  if (slot->shape != want)
+    throw nb::value_error((s.kernel + ": " + what + " must have shape " + tuple_str(want) + ", received " +
+                           tuple_str(slot->shape)).c_str());
 }
 
 void bind_executor(nb::module_& m) {

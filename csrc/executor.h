@@ -44,10 +44,15 @@ using StepFactory = StepFn (*)(const StepSpec&);
 // Registers the factory of step kind `name` (called from a family's bind_* function).
 void register_step(const char* name, StepFactory f);
 
-// Build-time checks shared by factories; they throw ValueError naming the step.
+// Build-time checks shared by factories; they throw ValueError/TypeError naming the step.
 void expect_arity(const StepSpec& s, size_t n_in, size_t n_out);
+// At least n_in inputs: a backward step may receive the forward's input only for its shape,
+// which its output slot already gives.
+void expect_min_arity(const StepSpec& s, size_t n_in, size_t n_out);
 void expect_ints(const StepSpec& s, size_t n);
 void expect_dtype(const StepSpec& s, const Slot* slot, DType dt, const char* what);
+void expect_float(const StepSpec& s, const Slot* slot, const char* what);
+void expect_shape(const StepSpec& s, const Slot* slot, const std::vector<int64_t>& want, const char* what);
 const char* dtype_name(DType d);
 
 void bind_executor(nb::module_& m);

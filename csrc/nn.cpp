@@ -161,24 +161,11 @@ nb::object sparse_xent_grad_kernel(Array logits, Array labels, Array g) {
 }
 
 // ---- native steps: the same typed functions on the plan's slots -------------------------------
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + (s.size() == 1 ? ",)" : ")");
-}
-
-void expect_shape(const StepSpec& s, const Slot* slot, const std::vector<int64_t>& want, const char* what) {
-  if (slot->shape != want)
-    throw nb::value_error((s.kernel + ": " + what + " must have shape " + shape_str(want) + ", received " +
-                           shape_str(slot->shape)).c_str());
-}
-
 // The logits' (rows, classes) after checking they are a float array of rank >= 1.
 std::pair<int64_t, int64_t> row_geometry(const StepSpec& s, const Slot* x, const char* what) {
   if (x->shape.empty())
     throw nb::value_error((s.kernel + ": " + what + " must have rank >= 1 (rows over the last axis), received a scalar").c_str());
-  if (x->dtype != DType::F32 && x->dtype != DType::F64)
-    throw nb::type_error((s.kernel + ": " + what + " must be float32 or float64, received " + dtype_name(x->dtype)).c_str());
+  expect_float(s, x, what);
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < x->shape.size(); ++i) rows *= x->shape[i];
   return {rows, x->shape.back()};

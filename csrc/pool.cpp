@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "executor.h"
+#include "nhwc.h"
 
 #include <nanobind/stl/array.h>
 
@@ -16,36 +17,8 @@
 namespace layerkit::core {
 namespace {
 
-using I2 = std::array<int64_t, 2>;
-using I4 = std::array<int64_t, 4>;
-
 // max_pool2d_grad works on blocks of this many channels per task (windows of one image overlap).
 constexpr int64_t kChanBlock = 64;
-
-template <class S>
-std::string tuple_str(const S& s) {
-  std::string r = "(";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + (s.size() == 1 ? ",)" : ")");
-}
-
-[[noreturn]] void fail(const char* op, const std::string& msg) {
-  throw nb::value_error((std::string(op) + ": " + msg).c_str());
-}
-
-// The shape of a rank-4 argument; value_error naming op and argument otherwise.
-I4 rank4(const char* op, const std::vector<int64_t>& s, const char* name, const char* dims) {
-  if (s.size() != 4)
-    fail(op, std::string("argument '") + name + "' expected a rank-4 array " + dims +
-                 ", received rank " + std::to_string(s.size()) + " with shape " + tuple_str(s));
-  return {s[0], s[1], s[2], s[3]};
-}
-
-I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
-  std::vector<int64_t> s(a.ndim());
-  for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
-  return rank4(op, s, name, dims);
-}
 
 struct PGeom {
   int64_t N, H, W, C, PH, PW, sh, sw, pt, pl, OH, OW;
@@ -75,12 +48,6 @@ PGeom make_pgeom(const char* op, const char* xn, const I4& xs, const I2& pool, c
                  tuple_str(I2{xs[1], xs[2]}) + " with padding " + tuple_str(pad));
   return {xs[0], xs[1], xs[2], xs[3], pool[0], pool[1], st[0], st[1], pad[0], pad[2],
           (ph - pool[0]) / st[0] + 1, (pw - pool[1]) / st[1] + 1};
-}
-
-void check_shape(const char* op, const char* name, const I4& got, const I4& want, const std::string& why) {
-  if (got != want)
-    fail(op, std::string("argument '") + name + "' expected shape " + tuple_str(want) + " " + why +
-                 ", received " + tuple_str(got));
 }
 
 // Pixels per OpenMP task: ~4096 window-channel visits each.
@@ -292,21 +259,6 @@ PoolAttrs pool_attrs(const StepSpec& s) {
   return {{i[0], i[1]}, {i[2], i[3]}, {i[4], i[5], i[6], i[7]}};
 }
 
-// Like expect_arity, for steps that may receive extra inputs they do not read (the tensor a
-// backward op keeps only for its shape, which the output slot already gives).
-void expect_min_inputs(const StepSpec& s, size_t n_in, size_t n_out) {
-  if (s.in.size() < n_in || s.out.size() != n_out)
-    throw nb::value_error((s.kernel + ": expected at least " + std::to_string(n_in) + " inputs and " +
-                           std::to_string(n_out) + " output, received " + std::to_string(s.in.size()) + " and " +
-                           std::to_string(s.out.size())).c_str());
-}
-
-// A float operand; type_error naming the step otherwise.
-void expect_float(const StepSpec& s, const Slot* a, const char* what) {
-  if (a->dtype != DType::F32 && a->dtype != DType::F64)
-    throw nb::type_error((s.kernel + ": " + what + " must be float32 or float64, received " + dtype_name(a->dtype)).c_str());
-}
-
 // in: x (N,H,W,C); out: y (N,OH,OW,C). One factory for max and average pooling.
 template <bool is_max>
 StepFn pool_step(const StepSpec& s) {
@@ -347,7 +299,7 @@ StepFn max_pool2d_grad_step(const StepSpec& s) {
 // in: g (N,OH,OW,C), ignored extras; out: dx, whose shape is the input shape
 StepFn avg_pool2d_grad_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_min_inputs(s, 1, 1);
+  expect_min_arity(s, 1, 1);
   const PoolAttrs a = pool_attrs(s);
   const Slot *g = s.in[0], *dx = s.out[0];
   expect_float(s, g, "g");
