@@ -118,6 +118,7 @@ class NativePlan {
         if (d < 0) throw nb::value_error("native plan: a slot has a negative dimension");
       kind_.push_back(kind);
       arg_.push_back(arg);
+      if (kind == kInput || kind == kVariable || kind == kAlias) rebound_.push_back(i);
       const size_t bytes = s.size() * itemsize_of(s.dtype);
       switch (kind) {
         case kArena:
@@ -203,7 +204,7 @@ class NativePlan {
       nb::gil_scoped_release nogil;
       lock.lock();
     }
-    for (size_t i = 0; i < slots_.size(); ++i) {
+    for (size_t i : rebound_) {
       Slot& s = slots_[i];
       if (kind_[i] == kInput) bind(s, inputs[arg_[i]], "argument");
       else if (kind_[i] == kVariable) bind(s, variables[arg_[i]], "variable");
@@ -249,6 +250,7 @@ class NativePlan {
   std::vector<Slot> slots_;
   std::vector<int> kind_;
   std::vector<int64_t> arg_;
+  std::vector<size_t> rebound_;  // slots whose buffer is set at each run, in slot order
   std::vector<nb::handle> constants_, callbacks_;
   std::unique_ptr<char, AlignedFree> arena_;
   size_t arena_bytes_ = 0;

@@ -177,11 +177,10 @@ void run_range(const Program& prog, const Plan<kMaxOperands>& p, const Layout& l
 }
 
 template <class T>
-void run_program(const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
+void run_program(const Program& prog, const Plan<kMaxOperands>& p, const Layout& lay, const std::vector<const void*>& in,
                  const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
   const int64_t total = (int64_t)p.size;
   const int64_t items = (total + kChunk - 1) / kChunk;
-  const Layout lay = classify(prog, p, in_bool, out.size());
   const size_t n_in = in.size();
 #pragma omp parallel if (total > kParallelGrain && items > 1)
   {
@@ -239,10 +238,11 @@ Plan<kMaxOperands> fused_plan(const std::vector<std::vector<size_t>>& in_shapes,
   return p;
 }
 
-void run_fused(DType dt, const Program& prog, const Plan<kMaxOperands>& p, const std::vector<const void*>& in,
-               const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
-  if (dt == DType::F32) run_program<float>(prog, p, in, in_bool, out, out_bool);
-  else run_program<double>(prog, p, in, in_bool, out, out_bool);
+void run_fused(DType dt, const Program& prog, const Plan<kMaxOperands>& p, const Layout& lay,
+               const std::vector<const void*>& in, const std::vector<bool>& in_bool, const std::vector<void*>& out,
+               const std::vector<bool>& out_bool) {
+  if (dt == DType::F32) run_program<float>(prog, p, lay, in, in_bool, out, out_bool);
+  else run_program<double>(prog, p, lay, in, in_bool, out, out_bool);
 }
 
 // out_k = program(inputs) over `shape`, for every output k; `out_bool[k]` stores it as bool.
@@ -293,7 +293,7 @@ nb::list fused_elementwise(Array code, Array imm, std::vector<Array> inputs, std
   }
   {
     NoGil nogil(p.size);
-    run_fused(dt, prog, p, in, in_bool, out, out_bool);
+    run_fused(dt, prog, p, classify(prog, p, in_bool, out.size()), in, in_bool, out, out_bool);
   }
   return results;
 }
@@ -328,13 +328,15 @@ StepFn fused_step(const StepSpec& s) {
     out_bool.push_back(o->dtype == DType::Bool);
   }
   auto p = std::make_shared<Plan<kMaxOperands>>(fused_plan(in_shapes, shape, s.out.size()));
+  auto lay = std::make_shared<Layout>(classify(*prog, *p, in_bool, s.out.size()));
+  // the buffer lists are refilled at each run (a plan runs once at a time), never reallocated
+  auto in = std::make_shared<std::vector<const void*>>(s.in.size());
+  auto out = std::make_shared<std::vector<void*>>(s.out.size());
   std::vector<Slot*> ins = s.in, outs = s.out;
   return [=]() {
-    std::vector<const void*> in;
-    std::vector<void*> out;
-    for (const Slot* a : ins) in.push_back(a->data);
-    for (const Slot* o : outs) out.push_back(o->data);
-    run_fused(dt, *prog, *p, in, in_bool, out, out_bool);
+    for (size_t k = 0; k < ins.size(); ++k) (*in)[k] = ins[k]->data;
+    for (size_t k = 0; k < outs.size(); ++k) (*out)[k] = outs[k]->data;
+    run_fused(dt, *prog, *p, *lay, *in, in_bool, *out, out_bool);
   };
 }
 
