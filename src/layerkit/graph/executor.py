@@ -81,9 +81,11 @@ class PythonPlan:
             for var, vid, in_place in self.updates:
                 if not in_place:
                     core.assign(var._data, env[vid])
-        labels = []
-        for n in self.graph.nodes:
-            shapes = ",".join(str(self.graph.values[i].shape) for i in n.inputs)
-            extra = f" [{'+'.join(n.attrs['ops'])}]" if "ops" in n.attrs else ""
-            labels.append(f"{n.op.name}({shapes}){extra}")
+        labels = [node_label(n, [self.graph.values[i].shape for i in n.inputs]) for n in self.graph.nodes]
         return [(label, sorted(t)[len(t) // 2]) for label, t in zip(labels, times)]
+
+
+def node_label(node, shapes):
+    """A node as profiles list it: op(input shapes), and the ops a fused node runs."""
+    extra = f" [{'+'.join(node.attrs['ops'])}]" if "ops" in node.attrs else ""
+    return f"{node.op.name}({','.join(str(s) for s in shapes)}){extra}"

@@ -24,10 +24,12 @@ import numpy as np
 
 from layerkit.backend import DTYPE_CODES, core
 from layerkit.graph import lower_nn
-from layerkit.graph.executor import PythonPlan
+from layerkit.graph.executor import PythonPlan, node_label
 from layerkit.graph.fusion import _B, _U
 from layerkit.ops import Tensor
-from layerkit.ops.layout import _numpy_key, _runs
+from layerkit.ops.core import split_axis
+from layerkit.ops.layout import _numpy_key, concat_slices, pad_interior, slice_grad_layout
+from layerkit.ops.reduction import reduce_passes
 
 ALIGN = 64  # arena offsets: cache-line aligned
 _ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
@@ -76,21 +78,15 @@ def _strided(view):
 
 def _reduce(code):
     def rule(attrs, ins, outs):
-        shape, ints = list(ins[0].shape), [code]
-        for a in reversed(attrs["axis"]):  # innermost first, as the eager forward
-            ints += [math.prod(shape[:a]), shape[a], math.prod(shape[a + 1:])]
-            del shape[a]
-        if len(ints) == 1:  # nothing reduced: a copy
+        passes = reduce_passes(ins[0].shape, attrs["axis"])
+        if not passes:  # nothing reduced: a copy
             return "strided_copy", _window(ins[0].shape, lambda b: b.reshape(outs[0].shape)), []
-        return "reduce", ints, []
+        return "reduce", [code] + [d for p in passes for d in p], []
     return rule
 
 
 def _arg(is_max):
-    def rule(attrs, ins, outs):
-        s, a = ins[0].shape, attrs["axis"]
-        return "arg_reduce", [int(is_max), math.prod(s[:a]), s[a], math.prod(s[a + 1:])], []
-    return rule
+    return lambda attrs, ins, outs: ("arg_reduce", [int(is_max), *split_axis(ins[0].shape, attrs["axis"])], [])
 
 
 def _matmul(attrs, ins, outs):
@@ -121,35 +117,29 @@ def _fused(attrs, ins, outs):
             [float(v) for v in np.asarray(attrs["immediates"]).ravel()])
 
 
+# scatter_slices modes: 0 windows tile the output, 1 fill then write, 2 fill with 0 then add
+_SLICE_MODES = {"tiled": 0, "disjoint": 1, "overlapping": 2}
+
+
+def _scatter_slices(mode, shape, indices, fill=0.0):
+    ints = [mode]
+    for index in indices:
+        ints += _window(shape, lambda b, index=index: b[index])
+    return "scatter_slices", ints, [float(fill)]
+
+
 def _getitem_grad(attrs, ins, outs):
     shape, keys = outs[0].shape, attrs["keys"]
-    mode = 2  # overlapping slices add up
-    found = _runs(keys, shape)
-    if found is not None:
-        axis, runs = found
-        ordered = sorted(runs)
-        if all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])):
-            tiled = ordered[0][0] == 0 and ordered[-1][1] == shape[axis] and all(
-                a[1] == b[0] for a, b in zip(ordered, ordered[1:]))
-            mode = 0 if tiled else 1
-    ints = [mode]
-    for key in keys:
-        ints += _window(shape, lambda b, key=key: b[_numpy_key(key)])
-    return "scatter_slices", ints, [0.0]
+    return _scatter_slices(_SLICE_MODES[slice_grad_layout(keys, shape)], shape, [_numpy_key(k) for k in keys])
 
 
 def _concatenate(attrs, ins, outs):
-    axis, ints, start = attrs["axis"], [0], 0
-    for x in ins:
-        sl = (slice(None),) * axis + (slice(start, start + x.shape[axis]),)
-        ints += _window(outs[0].shape, lambda b, sl=sl: b[sl])
-        start += x.shape[axis]
-    return "scatter_slices", ints, [0.0]
+    return _scatter_slices(0, outs[0].shape, concat_slices([x.shape[attrs["axis"]] for x in ins], attrs["axis"]))
 
 
 def _pad(attrs, ins, outs):
-    sl = tuple(slice(a, a + d) for d, (a, _) in zip(ins[0].shape, attrs["pad_width"]))
-    return "scatter_slices", [1] + _window(outs[0].shape, lambda b: b[sl]), [float(attrs["constant_values"])]
+    return _scatter_slices(1, outs[0].shape, [pad_interior(ins[0].shape, attrs["pad_width"])],
+                           attrs["constant_values"])
 
 
 def _full_like(attrs, ins, outs):
@@ -157,19 +147,11 @@ def _full_like(attrs, ins, outs):
 
 
 def _gather(along):
-    def rule(attrs, ins, outs):
-        s, a = ins[0].shape, attrs["axis"]
-        return "gather", [math.prod(s[:a]), s[a], math.prod(s[a + 1:]), int(along)], []
-    return rule
+    return lambda attrs, ins, outs: ("gather", [*split_axis(ins[0].shape, attrs["axis"]), int(along)], [])
 
 
-def _scatter(along):
-    def rule(attrs, ins, outs):
-        s, a = tuple(attrs["shape"]), attrs["axis"]
-        if None in s:
-            s = outs[0].shape
-        return "scatter_add", [math.prod(s[:a]), s[a], math.prod(s[a + 1:]), int(along)], []
-    return rule
+def _scatter(along):  # the result's shape is the attr `shape`, with any unknown sizes now known
+    return lambda attrs, ins, outs: ("scatter_add", [*split_axis(outs[0].shape, attrs["axis"]), int(along)], [])
 
 
 RULES = {name: _unary(i) for i, name in enumerate(_U)}
@@ -309,7 +291,7 @@ class NativeExecutor:
             in_ids = n.inputs if len(lowered) == 3 else [n.inputs[i] for i in lowered[3]]
             steps.append((name, [int(i) for i in ints], floats, [slot[i] for i in in_ids],
                           [slot[o] for o in n.outputs], n))
-            labels.append(_label(g, n, specs))
+            labels.append(node_label(n, [specs[i].shape for i in n.inputs]))
         # lifetimes of arena buffers, in step indices; a view keeps its base alive
         node_step = {}
         for k, st in enumerate(steps):
@@ -387,12 +369,6 @@ class _Built:
 
 def _python_forward(node):
     return functools.partial(node.op.forward, **node.attrs)
-
-
-def _label(graph, node, specs):
-    shapes = ",".join(str(specs[i].shape) for i in node.inputs)
-    extra = f" [{'+'.join(node.attrs['ops'])}]" if "ops" in node.attrs else ""
-    return f"{node.op.name}({shapes}){extra}"
 
 
 def make_plan(graph):

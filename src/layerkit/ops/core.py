@@ -118,6 +118,12 @@ def normalize_axes(op_name, axis, ndim):
     return out
 
 
+def split_axis(shape, axis):
+    """(outer, n, inner): `shape` seen as 3-D around `axis`, the view the axis kernels (reduce,
+    arg-extremes, gather, scatter) work on."""
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+
+
 def same_spec(x, **_):
     return x.shape, x.dtype
 

@@ -324,19 +324,28 @@ def _runs(keys, shape):
     return axis, [(0, shape[axis]) if r is None else r for r in runs]
 
 
-def _getitem_grad_forward(*gs, shape, keys):
+def slice_grad_layout(keys, shape):
+    """How the slices `keys` of an array of `shape` lie: "tiled" (disjoint runs along one axis
+    covering it: each gradient is written once, no zero-fill), "disjoint" (written once into
+    zeros) or "overlapping" (added into zeros)."""
     found = _runs(keys, shape)
     if found is not None:
         axis, runs = found
         ordered = sorted(runs)
         if all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])):
-            # disjoint slices: each gradient is written once; no zero-fill where they tile the axis
             tiled = ordered[0][0] == 0 and ordered[-1][1] == shape[axis] and all(
                 a[1] == b[0] for a, b in zip(ordered, ordered[1:]))
-            out = (np.empty if tiled else np.zeros)(shape, gs[0].dtype)
-            for g, key in zip(gs, keys):
-                core.assign(out[_numpy_key(key)], g)
-            return out
+            return "tiled" if tiled else "disjoint"
+    return "overlapping"
+
+
+def _getitem_grad_forward(*gs, shape, keys):
+    layout = slice_grad_layout(keys, shape)
+    if layout != "overlapping":
+        out = (np.empty if layout == "tiled" else np.zeros)(shape, gs[0].dtype)
+        for g, key in zip(gs, keys):
+            core.assign(out[_numpy_key(key)], g)
+        return out
     out = np.zeros(shape, gs[0].dtype)
     for g, key in zip(gs, keys):
         view = out[_numpy_key(key)]
@@ -387,15 +396,18 @@ def _concat_spec(*xs, axis):
     return tuple(shape), first.dtype
 
 
+def concat_slices(sizes, axis):
+    """The index of each part in a concatenation of parts `sizes` long along `axis`."""
+    starts = np.cumsum((0,) + tuple(sizes)).tolist()
+    return [(slice(None),) * axis + (slice(a, b),) for a, b in zip(starts, starts[1:])]
+
+
 def _concat_forward(*xs, axis):
     shape = list(xs[0].shape)
     shape[axis] = builtins.sum(x.shape[axis] for x in xs)
     out = np.empty(shape, xs[0].dtype)
-    start = 0
-    for x in xs:
-        sl = (slice(None),) * axis + (slice(start, start + x.shape[axis]),)
+    for x, sl in zip(xs, concat_slices([x.shape[axis] for x in xs], axis)):
         core.assign(out[sl], x)
-        start += x.shape[axis]
     return out
 
 
@@ -498,16 +510,20 @@ def _pad_spec(x, pad_width, constant_values):
     return tuple(None if d is None else d + a + b for d, (a, b) in zip(x.shape, pad_width)), x.dtype
 
 
+def pad_interior(shape, pad_width):
+    """The index of the unpadded input inside the padded output."""
+    return tuple(slice(a, a + d) for d, (a, _) in zip(shape, pad_width))
+
+
 def _pad_forward(x, pad_width, constant_values):
     out = np.full(tuple(d + a + b for d, (a, b) in zip(x.shape, pad_width)), constant_values, x.dtype)
-    core.assign(out[tuple(slice(a, a + d) for d, (a, _) in zip(x.shape, pad_width))], x)
+    core.assign(out[pad_interior(x.shape, pad_width)], x)
     return out
 
 
 PAD = register(
     "pad", forward=_pad_forward, infer=_pad_spec,
-    grad=lambda ctx, g: (getitem(g, tuple(slice(a, a + d) for d, (a, _) in
-                                          zip(ctx.inputs[0].shape, ctx.attrs["pad_width"]))),),
+    grad=lambda ctx, g: (getitem(g, pad_interior(ctx.inputs[0].shape, ctx.attrs["pad_width"])),),
     kernels=("assign",))
 
 
@@ -530,15 +546,13 @@ def _take_spec(x, indices, axis):
 
 
 def _take_forward(x, indices, axis):
-    outer, n = math.prod(x.shape[:axis]), x.shape[axis]
-    inner = math.prod(x.shape[axis + 1:])
+    outer, n, inner = C.split_axis(x.shape, axis)
     out = core.gather(x, indices.reshape(-1), outer, n, inner)
     return out.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
 
 
 def _scatter_forward(g, indices, axis, shape):
-    outer, n = math.prod(shape[:axis]), shape[axis]
-    inner = math.prod(shape[axis + 1:])
+    outer, n, inner = C.split_axis(shape, axis)
     return core.scatter_add(g.reshape(outer, -1, inner), indices.reshape(-1), outer, n, inner).reshape(shape)
 
 
@@ -571,16 +585,12 @@ def take(x, indices, axis=None):
 
 
 def _along_forward(x, indices, axis):
-    outer, n = math.prod(x.shape[:axis]), x.shape[axis]
-    inner = math.prod(x.shape[axis + 1:])
-    out = core.gather(x, indices, outer, n, inner, True)
+    out = core.gather(x, indices, *C.split_axis(x.shape, axis), True)
     return out.reshape(indices.shape)
 
 
 def _along_scatter_forward(g, indices, axis, shape):
-    outer, n = math.prod(shape[:axis]), shape[axis]
-    inner = math.prod(shape[axis + 1:])
-    return core.scatter_add(g, indices, outer, n, inner, True).reshape(shape)
+    return core.scatter_add(g, indices, *C.split_axis(shape, axis), True).reshape(shape)
 
 
 TAKE_ALONG_AXIS = register(

@@ -21,15 +21,21 @@ def _reduce_spec(x, axis, keepdims):
     return _reduced_shape(x.shape, axis, keepdims), x.dtype
 
 
+def reduce_passes(shape, axis):
+    """(outer, n, inner) of each pass of a multi-axis reduction: one axis at a time, innermost
+    first, each pass on the previous one's result."""
+    shape, passes = list(shape), []
+    for a in reversed(axis):
+        passes.append(C.split_axis(shape, a))
+        del shape[a]
+    return passes
+
+
 def _reduce_forward(kernel):
     def forward(x, axis, keepdims):
         y = x
-        shape = list(x.shape)
-        for a in reversed(axis):  # one axis at a time, innermost first
-            outer = math.prod(shape[:a])
-            inner = math.prod(shape[a + 1:])
-            y = kernel(y, outer, shape[a], inner)
-            del shape[a]
+        for outer, n, inner in reduce_passes(x.shape, axis):
+            y = kernel(y, outer, n, inner)
         return y.reshape(_reduced_shape(x.shape, axis, keepdims))
     return forward
 
@@ -168,9 +174,7 @@ def _arg_spec(x, axis, keepdims):
 
 def _arg_forward(kernel):
     def forward(x, axis, keepdims):
-        outer = math.prod(x.shape[:axis])
-        inner = math.prod(x.shape[axis + 1:])
-        return kernel(x, outer, x.shape[axis], inner).reshape(_reduced_shape(x.shape, (axis,), keepdims))
+        return kernel(x, *C.split_axis(x.shape, axis)).reshape(_reduced_shape(x.shape, (axis,), keepdims))
     return forward
 
 
