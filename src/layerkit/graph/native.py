@@ -249,11 +249,13 @@ class NativeExecutor:
         self._plans = {}
 
     def _plan(self, arrays):
+        """(the arrays as C-contiguous arrays, the plan built for their shapes)."""
+        arrays = [np.require(a, requirements="C") for a in arrays]
         key = tuple(a.shape for a in arrays)
         entry = self._plans.get(key)
         if entry is None:
             entry = self._plans[key] = self._build(arrays)
-        return entry
+        return arrays, entry
 
     def _build(self, arrays):
         g = self.graph
@@ -262,19 +264,18 @@ class NativeExecutor:
         order = list(g.inputs) + [v.id for v in self.variables] + [
             v.id for v in g.values if v.kind == "constant" and v.id in used] + [o for n in g.nodes for o in n.outputs]
         slot = {vid: k for k, vid in enumerate(order)}
-        var_index = {v.id: k for k, v in enumerate(self.variables)}
         kinds, args, constants = {}, {}, []
         for k, vid in enumerate(g.inputs):
             kinds[vid], args[vid] = _SLOT_INPUT, k
-        for vid, k in var_index.items():
-            kinds[vid], args[vid] = _SLOT_VARIABLE, k
+        for k, v in enumerate(self.variables):
+            kinds[v.id], args[v.id] = _SLOT_VARIABLE, k
         for v in g.values:
             if v.kind == "constant" and v.id in used:
                 kinds[v.id], args[v.id] = _SLOT_CONSTANT, len(constants)
                 constants.append(np.require(v.ref, specs[v.id].dtype, "C"))
         # steps, and the buffer each node output is written to (its own, or an input's)
-        steps, callbacks, labels, root = [], [], [], {}
-        for step, n in enumerate(g.nodes):
+        steps, callbacks, labels = [], [], []
+        for n in g.nodes:
             ins = [specs[i] for i in n.inputs]
             outs = [specs[o] for o in n.outputs]
             if n.op.name in _ALIAS_OPS:
@@ -297,10 +298,9 @@ class NativeExecutor:
         for k, st in enumerate(steps):
             for o in st[5].outputs:
                 node_step[o] = k
-        for vid in order:
-            if vid not in kinds:
-                kinds[vid] = _SLOT_ARENA
+        root = {}
         for vid in order:  # in topological order, so a view's base is resolved first
+            kinds.setdefault(vid, _SLOT_ARENA)
             root[vid] = root[args[vid]] if kinds[vid] == _SLOT_ALIAS else vid
         last = {}
         for k, st in enumerate(steps):
@@ -325,25 +325,21 @@ class NativeExecutor:
         updates = [(var_slot[id(var)], slot[vid]) for var, vid in g.updates if vid not in g.inplace_updates]
         plan = core.NativePlan(slots, constants, arena_bytes, [s[:5] for s in steps], callbacks, len(g.inputs),
                                len(self.variables) + len(self.written_only), [slot[o] for o in g.outputs], updates)
-        built = _Built(plan, labels, sum(specs[vid].nbytes for vid in arena),
-                       [lab for lab, s in zip(labels, steps) if s[0] == "python"])
-        built.keep = (constants, callbacks)  # the native plan borrows them
-        return built
+        return _Built(plan, labels, sum(specs[vid].nbytes for vid in arena),
+                      [lab for lab, s in zip(labels, steps) if s[0] == "python"], keep=(constants, callbacks))
 
     def _variable_arrays(self):
         return [v.ref._data for v in self.variables] + [var._data for var in self.written_only]
 
     def run(self, arrays):
-        arrays = [np.require(a, requirements="C") for a in arrays]
-        plan = self._plan(arrays)
+        arrays, plan = self._plan(arrays)
         results = plan.native.run(arrays, self._variable_arrays())
         for var, _ in self.graph.updates:
             var._version += 1
         return [Tensor(r) for r in results]
 
     def profile(self, arrays, repeats=5):
-        arrays = [np.require(a, requirements="C") for a in arrays]
-        plan = self._plan(arrays)
+        arrays, plan = self._plan(arrays)
         runs = [plan.native.profile(arrays, self._variable_arrays()) for _ in range(repeats)]
         for var, _ in self.graph.updates:
             var._version += repeats
@@ -352,19 +348,21 @@ class NativeExecutor:
     def memory(self, arrays):
         """{"arena_bytes": planned arena, "values_bytes": the intermediates' total size} for
         these argument shapes: what liveness planning saves over one buffer per value."""
-        plan = self._plan([np.require(a, requirements="C") for a in arrays])
+        plan = self._plan(arrays)[1]
         return {"arena_bytes": plan.native.arena_bytes, "values_bytes": plan.sum_bytes}
 
     def python_steps(self, arrays):
         """Labels of the steps that run as Python callbacks (no native rule) for these shapes."""
-        return list(self._plan([np.require(a, requirements="C") for a in arrays]).python_steps)
+        return list(self._plan(arrays)[1].python_steps)
 
 
 class _Built:
-    """A native plan with what the Python side reports about it."""
+    """A native plan with what the Python side reports about it, and the constants and callbacks
+    it borrows (`keep`)."""
 
-    def __init__(self, native, labels, sum_bytes, python_steps):
+    def __init__(self, native, labels, sum_bytes, python_steps, keep):
         self.native, self.labels, self.sum_bytes, self.python_steps = native, labels, sum_bytes, python_steps
+        self.keep = keep
 
 
 def _python_forward(node):
