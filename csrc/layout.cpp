@@ -15,13 +15,12 @@ namespace {
 template <size_t S>
 struct Elem { unsigned char b[S]; };
 
-// dst[idx] = src[idx] for every index of the shared shape; both strides in elements.
-template <size_t S>
-void strided_copy(char* dst, const int64_t* dst_st, const char* src, const int64_t* src_st,
-                  const std::vector<size_t>& shape) {
-  using E = Elem<S>;
+// Calls row(dst_offset, src_offset, n) for every row (last axis) of `shape`, offsets in elements
+// along the strides; rows run in parallel when there is enough work.
+template <class Row>
+void for_rows(const std::vector<size_t>& shape, const int64_t* dst_st, const int64_t* src_st, Row row) {
   const size_t nd = shape.size();
-  if (nd == 0) { *(E*)dst = *(const E*)src; return; }
+  if (nd == 0) return row(0, 0, 1);
   const int64_t n = shape[nd - 1];
   const int64_t rows = (int64_t)(numel(shape) / std::max<size_t>(n, 1));
   if (n == 0) return;
@@ -34,12 +33,31 @@ void strided_copy(char* dst, const int64_t* dst_st, const char* src, const int64
       od += i * dst_st[d];
       os += i * src_st[d];
     }
+    row(od, os, n);
+  }
+}
+
+// dst[idx] = src[idx] for every index of the shared shape; both strides in elements.
+template <size_t S>
+void strided_copy(char* dst, const int64_t* dst_st, const char* src, const int64_t* src_st,
+                  const std::vector<size_t>& shape) {
+  using E = Elem<S>;
+  const int64_t ds = shape.empty() ? 1 : dst_st[shape.size() - 1], ss = shape.empty() ? 1 : src_st[shape.size() - 1];
+  for_rows(shape, dst_st, src_st, [&](int64_t od, int64_t os, int64_t n) {
     E* dp = (E*)dst + od;
     const E* sp = (const E*)src + os;
-    const int64_t ds = dst_st[nd - 1], ss = src_st[nd - 1];
     if (ds == 1 && ss == 1) std::memcpy(dp, sp, n * S);
     else for (int64_t i = 0; i < n; ++i) dp[i * ds] = sp[i * ss];
-  }
+  });
+}
+
+// Element strides of a C-contiguous array of `shape`.
+template <class Shape>
+std::vector<int64_t> contiguous_strides(const Shape& shape) {
+  std::vector<int64_t> st(shape.size());
+  int64_t acc = 1;
+  for (size_t d = shape.size(); d-- > 0;) { st[d] = acc; acc *= (int64_t)shape[d]; }
+  return st;
 }
 
 void copy_dispatch(size_t item, char* dst, const int64_t* ds, const char* src, const int64_t* ss,
@@ -58,9 +76,8 @@ nb::object copy_kernel(AnyArray x) {
   dtype_of(x.dtype(), "copy");
   const size_t item = x.itemsize();
   auto shape = shape_of(x);
-  std::vector<int64_t> st(x.ndim()), dst(x.ndim());
-  int64_t acc = 1;
-  for (size_t d = x.ndim(); d-- > 0;) { st[d] = x.stride(d); dst[d] = acc; acc *= (int64_t)shape[d]; }
+  std::vector<int64_t> st(x.ndim()), dst = contiguous_strides(shape);
+  for (size_t d = 0; d < x.ndim(); ++d) st[d] = x.stride(d);
   void* out_data;
   nb::object out = new_array_of(shape, x.dtype().num, &out_data);
   char* buf = static_cast<char*>(out_data);
@@ -76,7 +93,7 @@ nb::object broadcast_to_kernel(AnyArray x, std::vector<size_t> shape) {
   dtype_of(x.dtype(), "broadcast_to");
   const size_t nd = shape.size(), xd = x.ndim();
   if (xd > nd) throw nb::value_error("broadcast_to: the target shape has fewer axes than the input");
-  std::vector<int64_t> st(nd, 0), dst(nd);
+  std::vector<int64_t> st(nd, 0), dst = contiguous_strides(shape);
   for (size_t i = 0; i < xd; ++i) {
     size_t d = nd - xd + i;
     if (x.shape(i) == shape[d]) st[d] = x.stride(i);
@@ -84,8 +101,6 @@ nb::object broadcast_to_kernel(AnyArray x, std::vector<size_t> shape) {
       throw nb::value_error(("broadcast_to: input axis " + std::to_string(i) + " has size " + std::to_string(x.shape(i)) +
                              ", which cannot be broadcast to " + std::to_string(shape[d])).c_str());
   }
-  int64_t acc = 1;
-  for (size_t d = nd; d-- > 0;) { dst[d] = acc; acc *= (int64_t)shape[d]; }
   void* out_data;
   nb::object out = new_array_of(shape, x.dtype().num, &out_data);
   {
@@ -229,13 +244,6 @@ void check_window(const StepSpec& s, int64_t offset, const std::vector<int64_t>&
     throw nb::value_error((s.kernel + ": a strided window reaches outside its buffer").c_str());
 }
 
-std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> st(shape.size());
-  int64_t acc = 1;
-  for (size_t d = shape.size(); d-- > 0;) { st[d] = acc; acc *= shape[d]; }
-  return st;
-}
-
 // out = x viewed at `offset` with `strides` (elements; any sign, 0 broadcasts) over out's shape:
 // transpose, broadcast_to and basic slicing are all this one copy. ints: [offset, strides...];
 // inputs after the first (a shape donor) are ignored.
@@ -256,26 +264,14 @@ StepFn strided_copy_step(const StepSpec& s) {
   };
 }
 
+// dst[idx] += src[idx]: dst strided, src C-contiguous.
 template <class T>
 void strided_add(T* dst, const int64_t* dst_st, const T* src, const std::vector<size_t>& shape) {
-  const size_t nd = shape.size();
-  if (nd == 0) { *dst += *src; return; }
-  const int64_t n = shape[nd - 1];
-  const int64_t rows = (int64_t)(numel(shape) / std::max<size_t>(n, 1));
-  if (n == 0) return;
-#pragma omp parallel for schedule(static) if (rows * n > kParallelGrain && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t od = 0, rem = r;
-    for (size_t d = nd - 1; d-- > 0;) {
-      int64_t i = rem % (int64_t)shape[d];
-      rem /= (int64_t)shape[d];
-      od += i * dst_st[d];
-    }
-    T* dp = dst + od;
-    const T* sp = src + r * n;
-    const int64_t ds = dst_st[nd - 1];
-    for (int64_t i = 0; i < n; ++i) dp[i * ds] += sp[i];
-  }
+  const std::vector<int64_t> src_st = contiguous_strides(shape);
+  const int64_t ds = shape.empty() ? 1 : dst_st[shape.size() - 1];
+  for_rows(shape, dst_st, src_st.data(), [&](int64_t od, int64_t os, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[od + i * ds] += src[os + i];
+  });
 }
 
 template <class T>
