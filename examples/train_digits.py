@@ -70,5 +70,5 @@ for epoch in range(1, 16):
         total += float(loss) * len(idx)
     if epoch % 3 == 0 or epoch == 1:
         print(f"epoch {epoch:2d}  loss {total / len(x_train):.4f}  test accuracy {accuracy(x_test, y_test):.3f}")
-print(f"trained {step} steps in {time.perf_counter() - start:.1f} s; "
+print(f"trained {step} steps in {(time.perf_counter() - start) * 1e3:.0f} ms; "
       f"final test accuracy {accuracy(x_test, y_test):.3f}")
