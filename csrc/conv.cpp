@@ -5,16 +5,16 @@
 #include <omp.h>
 
 #include "common.h"
+#include "elementwise_ops.h"
 #include "executor.h"
+#include "gemm.h"
 #include "nhwc.h"
 
-#include <cblas.h>
 #include <nanobind/stl/array.h>
 
 #include <algorithm>
 #include <array>
 #include <memory>
-#include <mutex>
 
 namespace layerkit::core {
 namespace {
@@ -74,50 +74,6 @@ Geom make_geom(const char* op, const char* xn, const I4& xs, const char* wn, con
   return q;
 }
 
-// Some scipy-openblas32 wheels declare the thread-local setter without exporting it: bind it weakly.
-#pragma weak scipy_openblas_set_num_threads_local
-
-bool blas_has_local() { return &scipy_openblas_set_num_threads_local != nullptr; }
-std::mutex g_blas_mu;
-int g_blas_depth = 0, g_blas_saved = 1;
-
-// Keeps BLAS to one thread per caller while conv's OpenMP team runs GEMMs. The pthreads OpenBLAS
-// would otherwise start its own pool from every OpenMP thread and oversubscribe the cores (it
-// warns that this may hang). Without the thread-local setter the global count is used instead,
-// reference-counted across overlapping calls and restored by the last unless changed meanwhile.
-struct BlasSerial {
-  BlasSerial() {
-    if (blas_has_local()) return;
-    std::lock_guard<std::mutex> lock(g_blas_mu);
-    if (g_blas_depth++ == 0 && (g_blas_saved = scipy_openblas_get_num_threads()) != 1)
-      scipy_openblas_set_num_threads(1);
-  }
-  ~BlasSerial() {
-    if (blas_has_local()) return;
-    std::lock_guard<std::mutex> lock(g_blas_mu);
-    if (--g_blas_depth == 0 && g_blas_saved != 1 && scipy_openblas_get_num_threads() == 1)
-      scipy_openblas_set_num_threads(g_blas_saved);
-  }
-};
-
-// The thread-local half of BlasSerial, held by each OpenMP thread.
-struct BlasOneThread {
-  int prev = 0;
-  BlasOneThread() { if (blas_has_local()) prev = scipy_openblas_set_num_threads_local(1); }
-  ~BlasOneThread() { if (blas_has_local()) scipy_openblas_set_num_threads_local(prev); }
-};
-
-inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), 1.0f, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
-}
-inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-                 const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), 1.0, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
-}
-
 // Output pixels per chunk: ~kColBytes of columns, >= kMinChunkRows and >= min_rows, yet small
 // enough that every thread gets a few chunks when the problem allows it.
 int64_t chunk_rows(const Geom& q, size_t elem, int64_t min_rows) {
@@ -129,21 +85,20 @@ int64_t chunk_rows(const Geom& q, size_t elem, int64_t min_rows) {
 }
 
 // Calls body(chunk, thread, buffer) for chunk = first, first+step, ... < end: on OpenMP threads
-// with one-thread BLAS when there is enough work, else serially with BLAS's own threads.
+// when there is enough work, else serially.
 template <class T, class F>
 void for_chunks(int64_t first, int64_t end, int64_t step, int64_t buf_elems, double flops, F&& body) {
   const int64_t count = end > first ? (end - first + step - 1) / step : 0, be = std::max<int64_t>(buf_elems, 1);
   const int nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), count));
+  blas_on_caller();
   if (nt < 2 || flops < kParallelFlops) {
     std::unique_ptr<T[]> buf(new T[be]);
     for (int64_t i = 0; i < count; ++i) body(first + i * step, 0, buf.get());
     return;
   }
   std::unique_ptr<T[]> bufs(new T[be * nt]);
-  BlasSerial serial;
 #pragma omp parallel num_threads(nt)
   {
-    BlasOneThread one;
     const int t = omp_get_thread_num();
 #pragma omp for schedule(static)  // fixed chunk-to-thread map: deterministic sums
     for (int64_t i = 0; i < count; ++i) body(first + i * step, t, bufs.get() + t * be);
@@ -232,9 +187,10 @@ void col2im_add(const Geom& q, const T* cols, int64_t r0, int64_t r1, T* dx) {
   });
 }
 
-// out = conv(x, w) by im2col + one GEMM per group and chunk (x itself is the column matrix for 1x1).
+// out = act(conv(x, w) + bias) by im2col + one GEMM per group and chunk (x itself is the column
+// matrix for 1x1); each chunk's bias and activation run right after its GEMM, while it is in cache.
 template <class T>
-void gemm_forward(const Geom& q, const T* x, const T* w, T* out) {
+void gemm_forward(const Geom& q, const T* x, const T* w, T* out, const T* bias, int act) {
   const int64_t pixels = q.N * q.OH * q.OW, per = chunk_rows(q, sizeof(T), 1), Kg = q.Kg(), K = q.K();
   const bool direct = q.pointwise();
   for_chunks<T>(0, (pixels + per - 1) / per, 1, direct ? 0 : per * K, 2.0 * pixels * K * q.Og,
@@ -243,7 +199,8 @@ void gemm_forward(const Geom& q, const T* x, const T* w, T* out) {
     const T* cols = direct ? x + r0 * q.C : buf;
     if (!direct) im2col(q, x, r0, r1, buf);
     for (int64_t g = 0; g < q.G; ++g)
-      gemm(false, false, r1 - r0, q.Og, Kg, cols + g * Kg, K, w + g * q.Og, q.O, T(0), out + r0 * q.O + g * q.Og, q.O);
+      blas_gemm(false, false, r1 - r0, q.Og, Kg, cols + g * Kg, K, w + g * q.Og, q.O, T(0), out + r0 * q.O + g * q.Og, q.O);
+    bias_act_rows(out + r0 * q.O, r1 - r0, q.O, q.O, bias, act);
   });
 }
 
@@ -270,7 +227,7 @@ void gemm_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
     const int64_t r0 = c * per, r1 = std::min(pixels, r0 + per);
     T* cols = direct ? dx + r0 * q.C : buf;
     for (int64_t gi = 0; gi < q.G; ++gi)
-      gemm(false, true, r1 - r0, Kg, q.Og, g + r0 * q.O + gi * q.Og, q.O, w + gi * q.Og, q.O, T(0), cols + gi * Kg, K);
+      blas_gemm(false, true, r1 - r0, Kg, q.Og, g + r0 * q.O + gi * q.Og, q.O, w + gi * q.Og, q.O, T(0), cols + gi * Kg, K);
     if (!direct) col2im_add(q, buf, r0, r1, dx);
   };
   const int64_t buf = direct ? 0 : per * K;
@@ -293,7 +250,7 @@ void gemm_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
     if (!direct) im2col(q, x, r0, r1, buf);
     T* dst = t == 0 ? dw : acc.data() + (t - 1) * wsize;
     for (int64_t gi = 0; gi < q.G; ++gi)
-      gemm(true, false, Kg, q.Og, r1 - r0, cols + gi * Kg, K, g + r0 * q.O + gi * q.Og, q.O, T(1), dst + gi * q.Og, q.O);
+      blas_gemm(true, false, Kg, q.Og, r1 - r0, cols + gi * Kg, K, g + r0 * q.O + gi * q.Og, q.O, T(1), dst + gi * q.Og, q.O);
   });
   for (int64_t t = 0; t + 1 < nt; ++t)
     for (int64_t i = 0; i < wsize; ++i) dw[i] += acc[t * wsize + i];
@@ -393,16 +350,17 @@ void segment_dot(T* __restrict acc, const T* x, int64_t xs, const T* g, int64_t 
 // Pixels per OpenMP task of the depthwise loops (each pixel costs KH*KW*O multiply-adds).
 int64_t dw_block(const Geom& q) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(1, q.O * q.KH * q.KW)); }
 
-// Depthwise forward (C/groups == 1, so output o = c*M + m reads input channel c), per output pixel.
+// Depthwise forward (C/groups == 1, so output o = c*M + m reads input channel c), per output pixel,
+// with the bias and activation of each block of pixels applied right after it.
 template <class T>
-void dw_forward(const Geom& q, const T* x, const T* w, T* out) {
+void dw_forward(const Geom& q, const T* x, const T* w, T* out, const T* bias, int act) {
   const int64_t pixels = q.N * q.OH * q.OW, B = dw_block(q);
   const Taps rows = taps_fwd(q.OH, q.H, q.KH, q.sh, q.pt, q.dh), cols = taps_fwd(q.OW, q.W, q.KW, q.sw, q.pl, q.dw);
 #pragma omp parallel if (pixels * q.O * q.KH * q.KW > kParallelGrain)
   {
     std::vector<const T*> xp(q.KH * q.KW), wp(q.KH * q.KW);
 #pragma omp for schedule(static)
-    for (int64_t r0 = 0; r0 < pixels; r0 += B)
+    for (int64_t r0 = 0; r0 < pixels; r0 += B) {
       for_grid(q.OH, q.OW, r0, std::min(pixels, r0 + B), [&](int64_t r, int64_t n, int64_t oh, int64_t ow) {
         int64_t nt = 0;
         for (int64_t a = rows.start[oh]; a < rows.start[oh + 1]; ++a)
@@ -414,6 +372,9 @@ void dw_forward(const Geom& q, const T* x, const T* w, T* out) {
           }
         taps_dot(out + r * q.O, xp.data(), wp.data(), nt, q.O, q.Og);
       });
+      const int64_t r1 = std::min(pixels, r0 + B);
+      bias_act_rows(out + r0 * q.O, r1 - r0, q.O, q.O, bias, act);
+    }
   }
 }
 
@@ -482,11 +443,12 @@ void dw_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
 }
 
 // The three convolutions on raw buffers, the one implementation behind both the eager kernels and
-// the native steps: depthwise-style geometries take the direct loops, the rest im2col + GEMM.
+// the native steps: depthwise-style geometries take the direct loops, the rest im2col + GEMM. The
+// forward takes an optional epilogue: a bias (O,) and an activation code (-1 for none).
 template <class T>
-void conv_forward(const Geom& q, const T* x, const T* w, T* y) {
-  if (q.Cg == 1) dw_forward(q, x, w, y);
-  else gemm_forward(q, x, w, y);
+void conv_forward(const Geom& q, const T* x, const T* w, T* y, const T* bias = nullptr, int act = -1) {
+  if (q.Cg == 1) dw_forward(q, x, w, y, bias, act);
+  else gemm_forward(q, x, w, y, bias, act);
 }
 
 template <class T>
@@ -501,23 +463,43 @@ void conv_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
   else gemm_backprop_filter(q, x, g, dw);
 }
 
-// conv2d(x (N,H,W,C), w (KH,KW,C/groups,O)) -> (N,OH,OW,O), cross-correlation as in Keras.
-nb::object conv2d(const Array& x, const Array& w, I2 strides, I4 padding, I2 dilation, int64_t groups) {
-  const char* op = "conv2d";
+// act(conv2d(x, w) + bias) for conv2d and conv2d_bias; bias is null for conv2d.
+nb::object conv2d_run(const char* op, const Array& x, const Array& w, const Array* bias, I2 strides, I4 padding,
+                      I2 dilation, int64_t groups, int64_t act) {
   const DType dt = common_dtype(op, x, "x", w, "w");
   const Geom q = make_geom(op, "x", rank4(op, x, "x", "(N, H, W, C)"), "w",
                            rank4(op, w, "w", "(KH, KW, C/groups, O)"), strides, padding, dilation, groups);
+  if (bias) {
+    common_dtype(op, x, "x", *bias, "bias");
+    if (bias->ndim() != 1 || int64_t(bias->shape(0)) != q.O)
+      fail(op, "argument 'bias' expected shape (" + std::to_string(q.O) + ",) (the filter's output channels), received " +
+                   tuple_str(shape_of(*bias)));
+  }
+  if (!valid_activation(act)) fail(op, "argument 'activation' expected an elementwise op code or -1, received " + std::to_string(act));
   LK_DISPATCH_FLOAT(dt, op, {
     T* out;
     auto res = new_array<T>({size_t(q.N), size_t(q.OH), size_t(q.OW), size_t(q.O)}, &out);
     const T* xp = static_cast<const T*>(x.data());
     const T* wp = static_cast<const T*>(w.data());
+    const T* bp = bias ? static_cast<const T*>(bias->data()) : nullptr;
     {
       nb::gil_scoped_release nogil;
-      conv_forward(q, xp, wp, out);
+      conv_forward(q, xp, wp, out, bp, int(act));
     }
     return res;
   });
+}
+
+// conv2d(x (N,H,W,C), w (KH,KW,C/groups,O)) -> (N,OH,OW,O), cross-correlation as in Keras.
+nb::object conv2d(const Array& x, const Array& w, I2 strides, I4 padding, I2 dilation, int64_t groups) {
+  return conv2d_run("conv2d", x, w, nullptr, strides, padding, dilation, groups, -1);
+}
+
+// conv2d_bias(x, w, bias (O,), ..., activation) = act(conv2d(x, w) + bias) in one pass over the
+// output: the graph's conv epilogue fusion. activation is an elementwise op code or -1.
+nb::object conv2d_bias(const Array& x, const Array& w, const Array& bias, I2 strides, I4 padding, I2 dilation,
+                       int64_t groups, int64_t activation) {
+  return conv2d_run("conv2d_bias", x, w, &bias, strides, padding, dilation, groups, activation);
 }
 
 // conv2d_backprop_input(g (N,OH,OW,O), w, input_shape) -> dx (N,H,W,C): the gradient of conv2d wrt x.
@@ -565,7 +547,7 @@ nb::object conv2d_backprop_filter(const Array& x, const Array& g, I4 filter_shap
 }
 
 // ---- native steps: the same typed functions on the plan's slots -------------------------------
-// ints: [stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, dil_h, dil_w, groups]
+// ints: [stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, dil_h, dil_w, groups] (+ activation)
 struct ConvAttrs {
   I2 strides;
   I4 padding;
@@ -573,8 +555,8 @@ struct ConvAttrs {
   int64_t groups;
 };
 
-ConvAttrs conv_attrs(const StepSpec& s) {
-  expect_ints(s, 9);
+ConvAttrs conv_attrs(const StepSpec& s, size_t extra = 0) {
+  expect_ints(s, 9 + extra);
   const auto& i = s.ints;
   return {{i[0], i[1]}, {i[2], i[3], i[4], i[5]}, {i[6], i[7]}, i[8]};
 }
@@ -589,18 +571,29 @@ DType step_dtype(const StepSpec& s, const Slot* a, const char* an, const Slot* b
   return a->dtype;
 }
 
-// in: x (N,H,W,C), w (KH,KW,C/groups,O); out: y (N,OH,OW,O)
+// conv2d: in x (N,H,W,C), w (KH,KW,C/groups,O); out y (N,OH,OW,O). conv2d_bias also takes a bias
+// (O,) and one more int, the activation code (-1 for none).
 StepFn conv2d_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_arity(s, 2, 1);
-  const ConvAttrs a = conv_attrs(s);
-  const Slot *x = s.in[0], *w = s.in[1], *y = s.out[0];
+  const bool with_bias = s.kernel == "conv2d_bias";
+  expect_arity(s, with_bias ? 3 : 2, 1);
+  const ConvAttrs a = conv_attrs(s, with_bias ? 1 : 0);
+  if (with_bias && !valid_activation(s.ints[9]))
+    fail(op, "the activation code must be an elementwise op code or -1, received " + std::to_string(s.ints[9]));
+  const int act = with_bias ? int(s.ints[9]) : -1;
+  const Slot *x = s.in[0], *w = s.in[1], *bias = with_bias ? s.in[2] : nullptr, *y = s.out[0];
   const DType dt = step_dtype(s, x, "x", w, "w", y);
   const Geom q = make_geom(op, "x", rank4(op, x->shape, "x", "(N, H, W, C)"), "w",
                            rank4(op, w->shape, "w", "(KH, KW, C/groups, O)"), a.strides, a.padding, a.dilation, a.groups);
   check_shape(op, "y", rank4(op, y->shape, "y", "(N, OH, OW, O)"), {q.N, q.OH, q.OW, q.O}, "(the conv2d output)");
+  if (bias) {
+    expect_dtype(s, bias, dt, "the bias");
+    expect_shape(s, bias, {q.O}, "bias");
+  }
   StepFn fn;
-  LK_DISPATCH_FLOAT(dt, op, fn = [q, x, w, y]() { conv_forward(q, x->as<T>(), w->as<T>(), y->as<T>()); });
+  LK_DISPATCH_FLOAT(dt, op, fn = [q, x, w, bias, y, act]() {
+    conv_forward(q, x->as<T>(), w->as<T>(), y->as<T>(), bias ? bias->as<T>() : nullptr, act);
+  });
   return fn;
 }
 
@@ -649,7 +642,10 @@ void bind_conv(nb::module_& m) {
   def_kernel(m, "conv2d_backprop_filter", &conv2d_backprop_filter, nb::arg("x"), nb::arg("g"),
              nb::arg("filter_shape"), nb::arg("strides"), nb::arg("padding"), nb::arg("dilation"),
              nb::arg("groups"));
+  def_kernel(m, "conv2d_bias", &conv2d_bias, nb::arg("x"), nb::arg("w"), nb::arg("bias"), nb::arg("strides"),
+             nb::arg("padding"), nb::arg("dilation"), nb::arg("groups"), nb::arg("activation"));
   register_step("conv2d", &conv2d_step);
+  register_step("conv2d_bias", &conv2d_step);
   register_step("conv2d_backprop_input", &conv2d_backprop_input_step);
   register_step("conv2d_backprop_filter", &conv2d_backprop_filter_step);
 }

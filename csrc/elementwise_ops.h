@@ -108,6 +108,22 @@ void unary_array(U op, const T* x, T* y, int64_t n) {
   }
 }
 
+// The epilogue of a GEMM or conv tile: y[r][j] = act(y[r][j] + bias[j]) for r < rows, j < n, rows
+// ld apart; bias may be null, act is a U code or -1 for none.
+template <class T>
+void bias_act_rows(T* y, int64_t rows, int64_t ld, int64_t n, const T* bias, int act) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* __restrict yr = y + r * ld;
+    if (bias)
+      for (int64_t j = 0; j < n; ++j) yr[j] += bias[j];
+    if (act >= 0 && ld != n) unary_array<T>(static_cast<U>(act), yr, yr, n);
+  }
+  if (act >= 0 && ld == n) unary_array<T>(static_cast<U>(act), y, y, rows * n);
+}
+
+// The activation codes an epilogue accepts: a U code, or -1 for none.
+inline bool valid_activation(int64_t act) { return act >= -1 && act <= (int64_t)U::Reciprocal; }
+
 enum class B { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, And, Or, ReluGrad };
 
 constexpr bool is_compare(B op) { return op >= B::Eq && op <= B::Ge; }

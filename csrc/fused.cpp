@@ -182,7 +182,9 @@ void run_program(const Program& prog, const Plan<kMaxOperands>& p, const Layout&
   const int64_t total = (int64_t)p.size;
   const int64_t items = (total + kChunk - 1) / kChunk;
   const size_t n_in = in.size();
-#pragma omp parallel if (total > kParallelGrain && items > 1)
+  // the work is one pass over the elements per instruction, as much as that many simple kernels
+  const int64_t work = total * (int64_t)std::max<size_t>(1, prog.code.size());
+#pragma omp parallel if (work > kParallelGrain && items > 1)
   {
     // uninitialized: a small op must not pay for clearing blocks it never reads
     std::unique_ptr<T[]> regs(new T[(size_t)std::max(prog.n_regs, 1) * kBlock]);

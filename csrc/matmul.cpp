@@ -1,37 +1,37 @@
-// Matrix products through the tuned BLAS (OpenBLAS from the scipy-openblas32 wheel).
-#include <cblas.h>
-
+// Matrix products through the tuned BLAS (OpenBLAS from the scipy-openblas32 wheel), split over
+// layerkit's OpenMP threads by par_gemm.
 #include "common.h"
 #include "elementwise_ops.h"
 #include "executor.h"
+#include "gemm.h"
 
 namespace layerkit::core {
 namespace {
 
-inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c) {
-  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    (blasint)M, (blasint)N, (blasint)K, 1.0f, a, (blasint)(ta ? M : K), b,
-                    (blasint)(tb ? K : N), 0.0f, c, (blasint)N);
-}
-inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* a, const double* b, double* c) {
-  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    (blasint)M, (blasint)N, (blasint)K, 1.0, a, (blasint)(ta ? M : K), b,
-                    (blasint)(tb ? K : N), 0.0, c, (blasint)N);
-}
-
 // C[i] = op(A[i]) @ op(B[i]) for i < batch; an operand that is not batched is shared by every i.
-// A batched A against a shared, untransposed-A B is one tall GEMM.
+// A batched A against a shared, untransposed B is one tall GEMM. A batch that shares out evenly over
+// the threads runs whole products per thread; otherwise each product is split over the threads.
 template <class T>
 void matmul_run(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool a_batched, bool b_batched,
                 const T* pa, const T* pb, T* c) {
-  if (M * N == 0) return;
-  if (K == 0) {
-    std::fill(c, c + batch * M * N, T(0));
-  } else if (a_batched && !b_batched && !ta) {
-    gemm(false, tb, batch * M, N, K, pa, pb, c);
+  if (M * N == 0 || batch == 0) return;
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  if (a_batched && !b_batched && !ta) return par_gemm(false, tb, batch * M, N, K, pa, lda, pb, ldb, T(0), c, N);
+  auto one = [&](int64_t i, bool split) {
+    const T* a = pa + (a_batched ? i * M * K : 0);
+    const T* b = pb + (b_batched ? i * K * N : 0);
+    if (split) par_gemm(ta, tb, M, N, K, a, lda, b, ldb, T(0), c + i * M * N, N);
+    else if (K > 0) blas_gemm(ta, tb, M, N, K, a, lda, b, ldb, T(0), c + i * M * N, N);
+    else std::fill(c + i * M * N, c + (i + 1) * M * N, T(0));
+  };
+  blas_on_caller();
+  const int nt = omp_get_max_threads();
+  const double flops = 2.0 * M * N * std::max<int64_t>(K, 1);
+  if (batch % nt == 0 || batch >= 4 * nt) {
+#pragma omp parallel for schedule(static) if (flops * batch >= kGemmParallelFlops)
+    for (int64_t i = 0; i < batch; ++i) one(i, false);
   } else {
-    for (int64_t i = 0; i < batch; ++i)
-      gemm(ta, tb, M, N, K, pa + (a_batched ? i * M * K : 0), pb + (b_batched ? i * K * N : 0), c + i * M * N);
+    for (int64_t i = 0; i < batch; ++i) one(i, true);
   }
 }
 
@@ -69,31 +69,14 @@ nb::object matmul_kernel(Array a, Array b, bool ta, bool tb) {
   return nb::none();
 }
 
-// y = act(x @ op(w) + bias): one GEMM into y, then one pass over y (still in cache for the rows a
-// thread just produced) adding the bias and applying the activation. x is (M, K); w is (K, N),
+// y = act(x @ op(w) + bias): each thread's GEMM tile gets its bias and activation right after it is
+// computed, while it is still in that core's cache. x is (M, K); w is (K, N),
 // or (N, K) when tw; bias is (N,); act is an elementwise op code or -1 for none.
 template <class T>
 void linear_typed(const T* x, const T* w, const T* bias, T* y, int64_t M, int64_t N, int64_t K, bool tw, int act) {
-  if (K > 0) {
-    if constexpr (std::is_same_v<T, float>)
-      scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, tw ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
-                        (blasint)K, 1.0f, x, (blasint)K, w, (blasint)(tw ? K : N), 0.0f, y, (blasint)N);
-    else
-      scipy_cblas_dgemm(CblasRowMajor, CblasNoTrans, tw ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
-                        (blasint)K, 1.0, x, (blasint)K, w, (blasint)(tw ? K : N), 0.0, y, (blasint)N);
-  } else {
-    std::fill(y, y + M * N, T(0));
-  }
-  const int64_t rows_per = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(N, 1));
-#pragma omp parallel for schedule(static) if (M * N > kParallelGrain)
-  for (int64_t r0 = 0; r0 < M; r0 += rows_per) {
-    const int64_t r1 = std::min(M, r0 + rows_per);
-    for (int64_t r = r0; r < r1; ++r) {
-      T* yr = y + r * N;
-      for (int64_t j = 0; j < N; ++j) yr[j] += bias[j];
-    }
-    if (act >= 0) unary_array<T>(static_cast<U>(act), y + r0 * N, y + r0 * N, (r1 - r0) * N);
-  }
+  par_gemm(false, tw, M, N, K, x, K, w, tw ? K : N, T(0), y, N, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    bias_act_rows(y + r0 * N + c0, r1 - r0, N, c1 - c0, bias + c0, act);
+  });
 }
 
 nb::object linear_kernel(Array x, Array w, Array bias, bool tw, int act) {
@@ -105,7 +88,7 @@ nb::object linear_kernel(Array x, Array w, Array bias, bool tw, int act) {
   const int64_t M = x.shape(0), K = x.shape(1);
   const int64_t Kw = tw ? w.shape(1) : w.shape(0), N = tw ? w.shape(0) : w.shape(1);
   if (K != Kw || (int64_t)bias.shape(0) != N) throw nb::value_error("linear: operand shapes do not match");
-  if (act != -1 && (act < 0 || act > (int)U::Reciprocal)) throw nb::value_error("linear: unknown activation code");
+  if (!valid_activation(act)) throw nb::value_error("linear: unknown activation code");
   LK_DISPATCH_FLOAT(dt, name, {
     T* y;
     auto out = new_array<T>({(size_t)M, (size_t)N}, &y);
@@ -155,7 +138,7 @@ StepFn linear_step(const StepSpec& s) {
   const bool tw = s.ints[3];
   const int act = (int)s.ints[4];
   if (M < 0 || N < 0 || K < 0) throw nb::value_error("linear: negative size");
-  if (act != -1 && (act < 0 || act > (int)U::Reciprocal)) throw nb::value_error("linear: unknown activation code");
+  if (!valid_activation(act)) throw nb::value_error("linear: unknown activation code");
   Slot *x = s.in[0], *w = s.in[1], *bias = s.in[2], *y = s.out[0];
   for (const Slot* o : {w, bias, y}) expect_dtype(s, o, x->dtype, "every operand");
   expect_size(s, x, M * K, "x");

@@ -11,7 +11,6 @@
 #include "common.h"
 #include "executor.h"
 
-#include <cblas.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -51,11 +50,11 @@ NB_MODULE(_core, m) {
   nb::set_leak_warnings(false);
   m.def("kernel_names", []() { return kernel_names(); },
         "Names of every kernel this core provides.");
+  // One thread pool: OpenBLAS (this copy is layerkit's own; numpy links another) runs on the
+  // calling thread and par_gemm spreads GEMMs over the OpenMP threads (see gemm.h).
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw nb::value_error("set_num_threads: expected n >= 1");
     omp_set_num_threads(n);
-    scipy_openblas_set_num_threads(n);
   }, nb::arg("n"));
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
-  m.def("blas_num_threads", []() { return scipy_openblas_get_num_threads(); });
 }

@@ -24,10 +24,14 @@ inline I4 rank4(const char* op, const std::vector<int64_t>& s, const char* name,
   return {s[0], s[1], s[2], s[3]};
 }
 
-inline I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
+inline std::vector<int64_t> shape_of(const Array& a) {
   std::vector<int64_t> s(a.ndim());
   for (size_t i = 0; i < a.ndim(); ++i) s[i] = static_cast<int64_t>(a.shape(i));
-  return rank4(op, s, name, dims);
+  return s;
+}
+
+inline I4 rank4(const char* op, const Array& a, const char* name, const char* dims) {
+  return rank4(op, shape_of(a), name, dims);
 }
 
 inline void check_shape(const char* op, const char* name, const I4& got, const I4& want, const std::string& why) {

@@ -238,6 +238,36 @@ def test_training_fuses_bias_and_relu_because_relu_grad_reads_the_output():
     assert len(linear) == 1 and linear[0].attrs["activation"] != -1  # no pre-activation stored
 
 
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_conv_layers_compile_to_conv_epilogue_kernels_with_the_eager_result(activation, depthwise):
+    layer = (lk.layers.DepthwiseConv2D(3, activation=activation) if depthwise
+             else lk.layers.Conv2D(4, 3, padding="same", activation=activation))
+    f = lk.function(lambda x: layer(x))
+    x = _rand(2, 7, 6, 3)
+    np.testing.assert_allclose(np.asarray(f(x)), np.asarray(layer(x)), rtol=1e-5, atol=1e-6)
+    counts = f.get_graph(x).kernel_counts()  # a depthwise kernel is reshaped first: a view
+    assert counts.pop("conv2d_bias") == 1 and set(counts) <= {"reshape"}
+
+
+def test_cnn_training_fuses_conv_bias_and_relu_and_matches_eager_gradients():
+    model = lk.Sequential([lk.layers.Input(shape=(8, 8, 3)), lk.layers.Conv2D(4, 3, padding="same", activation="relu"),
+                           lk.layers.MaxPooling2D(2), lk.layers.Conv2D(5, 3, activation="tanh"),
+                           lk.layers.Flatten(), lk.layers.Dense(3)])
+    x = _rand(4, 8, 8, 3)
+
+    def grads(x):
+        with lk.GradientTape() as tape:
+            y = ops.sum(ops.square(model(x)))
+        return tape.gradient(y, model.trainable_weights)
+    f = lk.function(grads)
+    for a, b in zip(f(x), grads(lk.convert_to_tensor(x))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+    fused = [n for n in f.get_graph(x).nodes if n.op.name == "conv2d_bias"]
+    assert len(fused) == 2 and all(n.attrs["activation"] != -1 for n in fused)
+    assert "conv2d" not in f.get_graph(x).kernel_counts()
+
+
 def test_optimizer_updates_are_written_in_place_and_stay_correct():
     w = lk.Variable(np.ones((64, 64), "float32"))
     m = lk.Variable(np.zeros((64, 64), "float32"), trainable=False)

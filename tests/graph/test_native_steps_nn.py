@@ -11,6 +11,7 @@ import layerkit as lk
 from layerkit import ops
 from layerkit.backend import core
 from layerkit.graph.function import TensorSpec
+from layerkit.graph.fusion import UNARY
 from layerkit.graph.lower_nn import RULES
 from layerkit.ops.primitive import REGISTRY
 
@@ -112,6 +113,32 @@ def test_conv_steps_equal_the_forwards(xs, ws, strides, padding, dilation, kind,
     _check(cases, CONV_NAMES)
 
 
+ACTIVATIONS = {"none": (-1, lambda y: y), "relu": (UNARY["relu"] - core.FUSED_UNARY_BASE, lambda y: np.maximum(y, 0)),
+               "sigmoid": (UNARY["sigmoid"] - core.FUSED_UNARY_BASE, lambda y: 1 / (1 + np.exp(-y))),
+               "tanh": (UNARY["tanh"] - core.FUSED_UNARY_BASE, np.tanh)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("xs,ws,strides,padding,dilation,kind", [c for c in CONV_CASES if len(c[0]) == 4])
+def test_conv_epilogue_kernel_and_step_equal_conv_then_bias_then_activation(xs, ws, strides, padding, dilation,
+                                                                           kind, activation, dtype):
+    op = ops.conv if kind == "conv" else ops.depthwise_conv
+    x, w = _rand(xs, dtype), _rand(ws, dtype, seed=1)
+    (name, attrs, ins), = [c for c in _nodes(lambda a, b: op(a, b, strides=strides, padding=padding,
+                                                              dilation_rate=dilation), [x, w]) if c[0] == "conv2d"]
+    plain = np.asarray(REGISTRY["conv2d"].forward(*ins, **attrs))
+    bias = _rand(plain.shape[-1:], dtype, seed=2)
+    code, act = ACTIVATIONS[activation]
+    expected = act(plain + bias)
+    fused_attrs = {**attrs, "activation": code}
+    eager = np.asarray(REGISTRY["conv2d_bias"].forward(*ins, bias, **fused_attrs))
+    step = _step("conv2d_bias", fused_attrs, ins + [bias], expected.shape, dtype)
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    for got in (eager, step):
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * float(np.abs(expected).max()))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("padding,strides", [("same", 2), ("valid", 2), ("valid", 1), ("same", (1, 3))])
 def test_conv_transpose_lowers_to_the_input_gradient_step(padding, strides, dtype):
@@ -200,7 +227,7 @@ F32, F64, I32, I64 = 0, 1, 2, 3
 CONV_INTS = [1, 1, 0, 0, 0, 0, 1, 1, 1]
 POOL_INTS = [2, 2, 2, 2, 0, 0, 0, 0]
 x4, w4 = _rand((1, 5, 5, 2), "float32"), _rand((3, 3, 2, 4), "float32")
-g_conv = _rand((1, 3, 3, 4), "float32")
+g_conv, b4 = _rand((1, 3, 3, 4), "float32"), _rand((4,), "float32")
 g_pool = _rand((1, 2, 2, 2), "float32")
 logits, labels = _rand((3, 4), "float32"), np.array([0, 3, 1], "int32")
 
@@ -218,6 +245,14 @@ BAD = [
     ("conv2d", [1, 1, -1, 0, 0, 0, 1, 1, 1], [x4, w4], [[1, 3, 3, 4]], [F32], ValueError),  # negative pad
     ("conv2d", CONV_INTS[:8] + [3], [x4, w4], [[1, 3, 3, 4]], [F32], ValueError),  # groups
     ("conv2d", [1, 1, 0, 0, 0, 0, 3, 3, 1], [x4, w4], [[1, 1, 1, 4]], [F32], ValueError),  # kernel > input
+    # conv2d_bias: conv2d's ints plus the activation code; a bias of the output channels
+    ("conv2d_bias", CONV_INTS + [-1], [x4, w4], [[1, 3, 3, 4]], [F32], ValueError),  # arity
+    ("conv2d_bias", CONV_INTS, [x4, w4, b4], [[1, 3, 3, 4]], [F32], ValueError),  # no activation
+    ("conv2d_bias", CONV_INTS + [-2], [x4, w4, b4], [[1, 3, 3, 4]], [F32], ValueError),
+    ("conv2d_bias", CONV_INTS + [10 ** 6], [x4, w4, b4], [[1, 3, 3, 4]], [F32], ValueError),
+    ("conv2d_bias", CONV_INTS + [-1], [x4, w4, b4[:3]], [[1, 3, 3, 4]], [F32], ValueError),  # bias shape
+    ("conv2d_bias", CONV_INTS + [-1], [x4, w4, b4.astype("float64")], [[1, 3, 3, 4]], [F32], TypeError),
+    ("conv2d_bias", CONV_INTS + [-1], [x4, w4, b4], [[1, 3, 3, 5]], [F32], ValueError),  # result shape
     # conv2d_backprop_input: the result's shape is the input shape
     ("conv2d_backprop_input", CONV_INTS, [g_conv], [[1, 5, 5, 2]], [F32], ValueError),
     ("conv2d_backprop_input", CONV_INTS, [g_conv, w4], [[1, 6, 5, 2]], [F32], ValueError),
@@ -279,6 +314,17 @@ def test_labels_outside_the_classes_raise_when_the_step_runs(step, bad):
     shape = [3] if step == "sparse_softmax_cross_entropy" else [3, 4]
     with pytest.raises(ValueError, match=f"^{step}: label {bad} at position 1 is outside \\[0, 4\\)"):
         core.run_native_step(step, [], [], ins, [shape], [F32])
+
+
+@pytest.mark.parametrize("bias,activation,error,match", [
+    (b4[:3], -1, ValueError, "argument 'bias' expected shape \\(4,\\)"),
+    (b4.reshape(1, 4), -1, ValueError, "argument 'bias' expected shape \\(4,\\)"),
+    (b4.astype("float64"), -1, TypeError, "'x' and 'bias' must have the same dtype"),
+    (b4, -7, ValueError, "argument 'activation' expected an elementwise op code or -1, received -7"),
+])
+def test_the_conv_epilogue_kernel_rejects_bad_arguments_naming_them(bias, activation, error, match):
+    with pytest.raises(error, match="^conv2d_bias: .*" + match):
+        core.conv2d_bias(x4, w4, bias, (1, 1), (0, 0, 0, 0), (1, 1), 1, activation)
 
 
 def test_steps_with_extra_inputs_ignore_them():

@@ -9,12 +9,14 @@ import os
 import numpy as np
 
 
-# Kernels use OpenMP threads and GEMMs use OpenBLAS's own thread pool. With OpenMP's default
-# active waiting, the team spins for milliseconds after every parallel loop — on the very cores
-# OpenBLAS needs next — and a GEMM after an elementwise kernel runs many times slower. Passive
-# waiting hands the cores back at once. It must be set before libgomp loads; a value the user set
-# is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Every kernel, GEMMs included, runs on one OpenMP team (OpenBLAS is kept single-threaded and
+# each thread calls it on its own tile). Between two kernels the team's threads should spin
+# briefly rather than sleep: waking a sleeping thread costs tens of microseconds, as much as a
+# small GEMM. libgomp's default spins for milliseconds after every parallel loop, burning a core
+# while Python runs; about 0.3 ms covers the gaps inside a step. Set before libgomp loads; a wait
+# policy or spin count the user set is kept.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 
 def _load_core():

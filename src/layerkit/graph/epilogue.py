@@ -1,17 +1,20 @@
-"""GEMM epilogue fusion: `act(matmul(x, w) + bias)` becomes one `linear` kernel — the bias is
-laid into the output before the GEMM accumulates onto it, and the activation runs while the
-output is still in cache.
+"""GEMM and conv epilogue fusion: `act(matmul(x, w) + bias)` becomes one `linear` kernel and
+`act(conv2d(x, w) + bias)` one `conv2d_bias` kernel. Each thread adds the bias and applies the
+activation to the output tile it just computed, while the tile is still in its core's cache,
+instead of a second pass over the whole output.
 
-Legality: the matmul has a 2-D weight, no transpose of x, and its only consumer is an `add` of a
-1-D bias of the output's last size; the activation (relu, sigmoid or tanh) joins only when the
-sum has no other consumer and is not a result. The gradients of these activations read their
-output, not the pre-activation, so in training too the whole epilogue fuses.
+Legality: the matmul has a 2-D weight and no transpose of x (the conv, any geometry); its only
+consumer is an `add` of a 1-D bias of the output's last size and dtype; the activation (relu,
+sigmoid or tanh) joins only when the sum has no other consumer and is not a result. The
+gradients of these activations read their output, not the pre-activation, so in training too the
+whole epilogue fuses.
 """
 import math
 
 from layerkit.backend import core
 from layerkit.graph.fusion import UNARY
 from layerkit.graph.ir import Node
+from layerkit.ops.convolution import _conv_spec, _resolve_pads
 from layerkit.ops.primitive import register
 
 _ACTIVATIONS = ("relu", "sigmoid", "tanh")
@@ -30,7 +33,32 @@ LINEAR = register(
     grad=None, kernels=("linear",))
 
 
-def fuse_gemm_epilogue(g):
+def _conv2d_bias_forward(x, w, bias, strides, padding, dilation, groups, activation):
+    padding = _resolve_pads(padding, x.shape[1:3], w.shape[:2], strides, dilation)
+    return core.conv2d_bias(x, w, bias, strides, padding, dilation, groups, activation)
+
+
+CONV2D_BIAS = register(
+    "conv2d_bias", forward=_conv2d_bias_forward,
+    infer=lambda x, w, bias, activation, **conv: _conv_spec(x, w, **conv),
+    grad=None, kernels=("conv2d_bias",))
+
+
+def _matmul_epilogue(mm, g):
+    """LINEAR and its attrs for a matmul node, or None when its form does not fit `linear`."""
+    x, w = mm.inputs
+    if mm.attrs["transpose_a"] or len(g.values[w].shape) != 2 or len(g.values[x].shape) < 2:
+        return None
+    return LINEAR, {"transpose_w": mm.attrs["transpose_b"]}
+
+
+_PRODUCERS = {
+    "matmul": _matmul_epilogue,
+    "conv2d": lambda node, g: (CONV2D_BIAS, dict(node.attrs)),
+}
+
+
+def fuse_epilogues(g):
     consumers = g.consumers()
     roots = set(g.roots())
     producers = g.producers()
@@ -38,25 +66,25 @@ def fuse_gemm_epilogue(g):
     for n in g.nodes:
         if n.op.name != "add" or len(n.inputs) != 2:
             continue
-        mm_out, bias = n.inputs
-        mm = producers.get(mm_out)
-        if mm is None or mm.op.name != "matmul":
-            mm_out, bias = bias, mm_out
-            mm = producers.get(mm_out)
-        if mm is None or mm.op.name != "matmul" or mm.attrs["transpose_a"] or id(mm) in drop:
+        out, bias = n.inputs
+        prod = producers.get(out)
+        if prod is None or prod.op.name not in _PRODUCERS:
+            out, bias = bias, out
+            prod = producers.get(out)
+        if prod is None or prod.op.name not in _PRODUCERS or id(prod) in drop:
             continue
-        x, w = mm.inputs
-        out_shape, b = g.values[mm_out].shape, g.values[bias]
-        if (len(g.values[w].shape) != 2 or len(g.values[x].shape) < 2 or b.shape != out_shape[-1:]
-                or b.dtype != g.values[mm_out].dtype or len(consumers.get(mm_out, [])) != 1 or mm_out in roots):
+        fused = _PRODUCERS[prod.op.name](prod, g)
+        out_spec, b = g.values[out], g.values[bias]
+        if (fused is None or b.shape != out_spec.shape[-1:] or b.dtype != out_spec.dtype
+                or len(consumers.get(out, [])) != 1 or out in roots):
             continue
         act, final = -1, n
         users = consumers.get(n.output, [])
         if len(users) == 1 and n.output not in roots and users[0].op.name in _ACTIVATIONS:
             act, final = UNARY[users[0].op.name] - core.FUSED_UNARY_BASE, users[0]
-        attrs = {"transpose_w": mm.attrs["transpose_b"], "activation": act}
-        replace[id(final)] = Node(LINEAR, [x, w, bias], attrs, final.output)
-        drop.update({id(mm), id(n)} - {id(final)})
+        op, attrs = fused
+        replace[id(final)] = Node(op, [*prod.inputs, bias], {**attrs, "activation": act}, final.output)
+        drop.update({id(prod), id(n)} - {id(final)})
     if replace:
         g.nodes = [replace.get(id(n), n) for n in g.nodes if id(n) not in drop]
     return g

@@ -45,6 +45,14 @@ def _conv2d(attrs, ins, outs):
     return _conv("conv2d", x.shape, w.shape, attrs)
 
 
+def _conv2d_bias(attrs, ins, outs):
+    x, w, bias = ins
+    if not (_floats(x, w, bias, outs[0]) and _rank4(x, w, outs[0])):
+        return None
+    step = _conv("conv2d_bias", x.shape, w.shape, attrs)
+    return step and (step[0], step[1] + [int(attrs["activation"])], [])
+
+
 def _conv2d_backprop_input(attrs, ins, outs):
     # the result's shape is the input shape, however the forward would work it out (from the
     # attr, the extra `like` input, or conv_transpose's rule), so the extra input is not read
@@ -114,6 +122,7 @@ def _xent_grad(attrs, ins, outs):
 
 RULES = {
     "conv2d": _conv2d,
+    "conv2d_bias": _conv2d_bias,
     "conv2d_backprop_input": _conv2d_backprop_input,
     "conv2d_backprop_filter": _conv2d_backprop_filter,
     "max_pool2d": _pool_rule("max_pool2d"),

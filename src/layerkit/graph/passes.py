@@ -5,7 +5,7 @@ redirects the uses of an old value to a new one (`_replace`) and leaves dead nod
 """
 import numpy as np
 
-from layerkit.graph.epilogue import fuse_gemm_epilogue
+from layerkit.graph.epilogue import fuse_epilogues
 from layerkit.graph.fusion import fuse_elementwise, update_in_place
 from layerkit.graph.ir import Graph
 
@@ -107,7 +107,7 @@ def algebraic_simplification(g):
 
 
 PASSES = (constant_folding, algebraic_simplification, common_subexpression_elimination, dead_code_elimination,
-          fuse_gemm_epilogue, fuse_elementwise, update_in_place)
+          fuse_epilogues, fuse_elementwise, update_in_place)
 
 
 def optimize(g, passes=PASSES):

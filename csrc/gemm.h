@@ -1,0 +1,91 @@
+// GEMM on layerkit's one thread pool. OpenBLAS runs single-threaded inside layerkit (see
+// blas_on_caller) and every parallel GEMM splits its result over OpenMP threads, each calling
+// the one-thread BLAS on its own tile. Two pools on two cores fight: OpenBLAS's pthreads spin for
+// a long while after each call, and an OpenMP kernel that runs next (an elementwise pass, a conv
+// chunk) then shares its cores with them and takes about twice as long.
+#pragma once
+
+#include <omp.h>
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace layerkit::core {
+
+// Keeps OpenBLAS on the calling thread. threadpoolctl or the user may have raised its count, and a
+// multi-threaded OpenBLAS called from OpenMP threads oversubscribes the cores (OpenBLAS warns that
+// this may hang). Every section that calls BLAS calls this first, outside any parallel region.
+inline void blas_on_caller() {
+  if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
+}
+
+// Row-major C = op(A) @ op(B) + beta * C on the calling thread (after blas_on_caller).
+inline void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1.0f, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+inline void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+                      const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1.0, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+
+// Below this many flops a GEMM runs on the calling thread: a team's start costs about as much.
+constexpr double kGemmParallelFlops = 1 << 21;
+// Tile edges are multiples of this, so every tile keeps whole BLAS micro-kernel blocks.
+constexpr int64_t kGemmTileAlign = 16;
+
+// Splits [0, n) into up to `parts` ranges of whole kGemmTileAlign blocks; range i is
+// [bounds(i), bounds(i + 1)). The count of ranges is returned.
+struct Split {
+  int64_t n, per, count;
+  Split(int64_t n_, int64_t parts) : n(n_) {
+    const int64_t blocks = (n + kGemmTileAlign - 1) / kGemmTileAlign;
+    count = std::max<int64_t>(1, std::min(parts, blocks));
+    per = (blocks + count - 1) / count * kGemmTileAlign;
+    count = (n + per - 1) / per;
+  }
+  int64_t lo(int64_t i) const { return std::min(n, i * per); }
+  int64_t hi(int64_t i) const { return std::min(n, (i + 1) * per); }
+};
+
+// C = op(A) @ op(B) + beta * C (row-major, leading dims lda/ldb/ldc) split over OpenMP threads
+// along the longer of M and N: the other operand, packed by every thread, is then the smaller one.
+// epilogue(r0, r1, c0, c1) runs on the thread that computed C[r0:r1, c0:c1], right after its GEMM,
+// while the tile is still in that core's cache. Deterministic: each C element has one owner.
+template <class T, class Epilogue>
+void par_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
+              T beta, T* c, int64_t ldc, Epilogue&& epilogue) {
+  if (M <= 0 || N <= 0) return;
+  if (!omp_in_parallel()) blas_on_caller();
+  auto tile = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    if (K > 0) {
+      blas_gemm(ta, tb, r1 - r0, c1 - c0, K, a + (ta ? r0 : r0 * lda), lda, b + (tb ? c0 * ldb : c0), ldb, beta,
+                c + r0 * ldc + c0, ldc);
+    } else {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t j = c0; j < c1; ++j) c[r * ldc + j] = beta == T(0) ? T(0) : beta * c[r * ldc + j];
+    }
+    epilogue(r0, r1, c0, c1);
+  };
+  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const bool rows = M >= N;
+  const Split split(rows ? M : N, 2.0 * M * N * std::max<int64_t>(K, 1) < kGemmParallelFlops ? 1 : nt);
+  if (split.count < 2) return tile(0, M, 0, N);
+#pragma omp parallel for schedule(static) num_threads(int(split.count))
+  for (int64_t i = 0; i < split.count; ++i) {
+    if (rows) tile(split.lo(i), split.hi(i), 0, N);
+    else tile(0, M, split.lo(i), split.hi(i));
+  }
+}
+
+template <class T>
+void par_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
+              T beta, T* c, int64_t ldc) {
+  par_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc, [](int64_t, int64_t, int64_t, int64_t) {});
+}
+
+}  // namespace layerkit::core
