@@ -287,3 +287,48 @@ def test_matmul_primitive(sa, sb, ta, tb):
     assert spec.shape == out.shape and spec.dtype == "float64"
     if 0 not in sa + sb:
         check_grad(lambda x, y: matmul_raw(x, y, ta, tb), _t(a, ta), _t(b, tb))
+
+
+# GEMMs above ~2 MFLOP are split over the threads: along M when M >= N, else along N, in tiles of
+# whole 16-row/column blocks (ragged last tile included); batches that share out evenly run whole
+# products per thread. Every path, with 1 and 2 threads, against float64 numpy.
+PARALLEL_CASES = [
+    ((301, 200), (200, 90)),      # rows split, ragged
+    ((40, 200), (200, 333)),      # columns split, ragged
+    ((4, 96, 130), (4, 130, 120)),  # even batch: one product per thread
+    ((3, 96, 130), (3, 130, 120)),  # odd batch: each product split
+    ((5, 64, 130), (130, 120)),    # batched A, shared B: one tall GEMM
+    ((130, 64), (3, 64, 300)),     # shared A, batched B
+]
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request):
+    n = lk.config.get_num_threads()
+    lk.config.set_num_threads(request.param)
+    yield request.param
+    lk.config.set_num_threads(n)
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("sa,sb", PARALLEL_CASES)
+def test_parallel_gemm_tiles_cover_the_product_exactly(sa, sb, ta, tb, threads):
+    from layerkit.ops.linalg import matmul_raw
+
+    a, b = rand(*sa, dtype="float32"), rand(*sb, dtype="float32")
+    out = np.asarray(matmul_raw(lk.convert_to_tensor(_t(a, ta)), lk.convert_to_tensor(_t(b, tb)), ta, tb))
+    np.testing.assert_allclose(out, np.matmul(a.astype(np.float64), b), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("m,n", [(301, 90), (40, 333)])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_parallel_linear_epilogue_applies_bias_and_activation_to_every_tile(m, n, activation, threads):
+    from layerkit.backend import core
+    from layerkit.graph.fusion import UNARY
+
+    x, w, bias = rand(m, 200, dtype="float32"), rand(200, n, dtype="float32"), rand(n, dtype="float32")
+    got = core.linear(x, w, bias, False, UNARY[activation] - core.FUSED_UNARY_BASE)
+    pre = x.astype(np.float64) @ w + bias
+    expected = np.tanh(pre) if activation == "tanh" else np.maximum(pre, 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
