@@ -2,8 +2,9 @@
 relu(x*w+b).sum() on (8,); PyTorch eager and numpy measured in the same run."""
 import numpy as np
 
-import layerkit as lk
+# _harness loads the peer first, so that it starts with its own threading defaults
 from _harness import emit, median_time, set_threads, torch_or_none
+import layerkit as lk
 
 set_threads()
 ops = lk.ops

@@ -1,8 +1,9 @@
 """W1: float32 matmul, square n = 256, 512, 1024, 2048: GFLOP/s, ratio to numpy in the same run."""
 import numpy as np
 
-import layerkit as lk
+# _harness loads the peer first, so that it starts with its own threading defaults
 from _harness import emit, median_time, set_threads
+import layerkit as lk
 
 set_threads()
 rng = np.random.default_rng(0)

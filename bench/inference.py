@@ -3,8 +3,9 @@
 run. layerkit runs the model through lk.function: three fused linear kernels per call."""
 import numpy as np
 
-import layerkit as lk
+# _harness loads the peer first, so that it starts with its own threading defaults
 from _harness import emit, median_time, set_threads, torch_or_none
+import layerkit as lk
 
 set_threads()
 torch = torch_or_none()

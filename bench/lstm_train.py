@@ -3,8 +3,9 @@
 the step) and PyTorch eager in the same run."""
 import numpy as np
 
-import layerkit as lk
+# _harness loads the peer first, so that it starts with its own threading defaults
 from _harness import adam, emit, median_time, set_threads, torch_or_none
+import layerkit as lk
 from layerkit import layers, ops
 
 set_threads()
