@@ -14,11 +14,14 @@ namespace layerkit::core {
 namespace {
 
 // ---- unary ---------------------------------------------------------------------------------
-// One instantiation per (op, type) keeps the inner loop branch-free and vectorizable.
-template <U op, class T>
-void unary_loop(const T* x, T* y, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) y[i] = unary_apply<op, T>(x[i]);
+// y = op(x), shared out over the threads in blocks when the work is large enough (a
+// transcendental op weighs as much as several simple ones).
+template <class T>
+void unary_par(U op, const T* x, T* y, int64_t n) {
+  if (n * unary_cost(op) <= kParallelGrain) return unary_array<T>(op, x, y, n);
+  constexpr int64_t chunk = 1 << 12;
+#pragma omp parallel for schedule(static)
+  for (int64_t f = 0; f < n; f += chunk) unary_array<T>(op, x + f, y + f, std::min(chunk, n - f));
 }
 
 constexpr bool float_only(U op) {
@@ -44,14 +47,14 @@ nb::object unary_kernel(const char* name, Array x) {
     LK_DISPATCH_FLOAT(dt, name, {
       T* y;
       auto out = new_array<T>(shape_of(x), &y);
-      { NoGil nogil(x.size()); unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
+      { NoGil nogil(x.size()); unary_par<T>(op, static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
       return out;
     });
   } else {
     LK_DISPATCH_NUMERIC(dt, name, {
       T* y;
       auto out = new_array<T>(shape_of(x), &y);
-      { NoGil nogil(x.size()); unary_loop<op, T>(static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
+      { NoGil nogil(x.size()); unary_par<T>(op, static_cast<const T*>(x.data()), y, (int64_t)x.size()); }
       return out;
     });
   }
@@ -175,14 +178,6 @@ nb::object cast_kernel(Array x, int code) {
 
 
 // ---- native steps (the graph executor's entry points; same loops as the kernels above) --------
-template <class T>
-void unary_par(U op, const T* x, T* y, int64_t n) {
-  if (n <= kParallelGrain) return unary_array<T>(op, x, y, n);
-  constexpr int64_t chunk = 1 << 14;
-#pragma omp parallel for schedule(static)
-  for (int64_t f = 0; f < n; f += chunk) unary_array<T>(op, x + f, y + f, std::min(chunk, n - f));
-}
-
 // ints: [op code]
 StepFn unary_step(const StepSpec& s) {
   expect_arity(s, 1, 1);

@@ -21,7 +21,7 @@ namespace {
 enum : int32_t { kLoad = 0, kConst = 1, kStore = 2, kWhere = 3, kUnary = 16, kBinary = 64 };
 constexpr int kMaxOperands = 16;  // outputs + inputs share the broadcast plan's operand slots
 constexpr int64_t kBlock = 1024;  // elements per register: 4-8 KB each, a program's registers stay in L2
-constexpr int64_t kChunk = 8192;  // elements per parallel work item
+constexpr int64_t kChunk = 8192;  // most elements per parallel work item
 
 template <class T, B op>
 void binary_block(T* d, const T* a, const T* b, int64_t n) {
@@ -180,11 +180,18 @@ template <class T>
 void run_program(const Program& prog, const Plan<kMaxOperands>& p, const Layout& lay, const std::vector<const void*>& in,
                  const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
   const int64_t total = (int64_t)p.size;
-  const int64_t items = (total + kChunk - 1) / kChunk;
   const size_t n_in = in.size();
   // the work is one pass over the elements per instruction, as much as that many simple kernels
-  const int64_t work = total * (int64_t)std::max<size_t>(1, prog.code.size());
-#pragma omp parallel if (work > kParallelGrain && items > 1)
+  // (a transcendental one weighs more); enough of it is shared out in chunks of whole blocks, at least one per thread
+  int64_t cost = 1;
+  for (const auto& ins : prog.code)
+    cost += ins[0] >= kUnary && ins[0] < kBinary ? unary_cost(static_cast<U>(ins[0] - kUnary)) : 1;
+  const int64_t work = total * cost;
+  const bool parallel = work > kParallelGrain && total > kBlock;
+  const int64_t per_thread = (total + omp_get_max_threads() - 1) / omp_get_max_threads();
+  const int64_t chunk = parallel ? std::clamp((per_thread + kBlock - 1) / kBlock * kBlock, kBlock, kChunk) : std::max<int64_t>(total, 1);
+  const int64_t items = (total + chunk - 1) / chunk;
+#pragma omp parallel if (parallel && items > 1)
   {
     // uninitialized: a small op must not pay for clearing blocks it never reads
     std::unique_ptr<T[]> regs(new T[(size_t)std::max(prog.n_regs, 1) * kBlock]);
@@ -199,8 +206,8 @@ void run_program(const Program& prog, const Plan<kMaxOperands>& p, const Layout&
         std::fill_n(fixed.get() + (n_in + row) * kBlock, first, T(prog.imm[prog.code[row][2]]));
 #pragma omp for schedule(static)
     for (int64_t w = 0; w < items; ++w) {
-      const int64_t f0 = w * kChunk;
-      run_range<T>(prog, p, lay, in, in_bool, out, out_bool, f0, std::min(kChunk, total - f0), regs.get(), fixed.get(),
+      const int64_t f0 = w * chunk;
+      run_range<T>(prog, p, lay, in, in_bool, out, out_bool, f0, std::min(chunk, total - f0), regs.get(), fixed.get(),
                    ptr.data());
     }
   }

@@ -9,6 +9,7 @@
 
 #define LK_NUMPY_IMPORT  // this translation unit owns numpy's C-API table
 #include "common.h"
+#include "elementwise_ops.h"
 #include "executor.h"
 
 #include <nanobind/stl/string.h>
@@ -57,4 +58,6 @@ NB_MODULE(_core, m) {
     omp_set_num_threads(n);
   }, nb::arg("n"));
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
+  m.def("_set_isa_dispatch", &set_isa_dispatch, nb::arg("enabled"),
+        "Whether float32 exp/tanh/sigmoid may take their AVX2 + FMA loops; returns the previous setting.");
 }

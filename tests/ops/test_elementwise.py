@@ -482,3 +482,38 @@ def test_large_where_compare_and_cast():
     check_op(ops.where, np.where, c, a, b, symbolic=False)
     check_op(ops.greater, np.greater, a, b, symbolic=False)
     check_op(lambda t: ops.cast(t, "int32"), lambda x: x.astype("int32"), a * 100, symbolic=False)
+
+
+@pytest.fixture(params=[True, False], ids=["avx2-if-present", "baseline"])
+def isa_dispatch(request):
+    from layerkit.backend import core
+
+    previous = core._set_isa_dispatch(request.param)
+    yield request.param
+    core._set_isa_dispatch(previous)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid"])
+def test_float32_transcendentals_are_within_a_few_ulps_on_both_code_paths(name, isa_dispatch):
+    # float32 exp/tanh/sigmoid are polynomials compiled twice: baseline x86-64 and AVX2 + FMA
+    # (taken when the CPU has it). Both stay within 3 ulps of float64 numpy over their range,
+    # with exact results at the edges: overflow, underflow to 0, signed zeros, NaN, infinities.
+    fn, ref, _ = UNARY[name]
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-100, 100, 50_000), rng.uniform(-1, 1, 20_000), rng.uniform(-1e-3, 1e-3, 5_000),
+                        [88.7, 88.73, -87.3, -87.34, -103.0, 1e-30, -1e-30, 0.0, -0.0, 20.0, -20.0, 9.0, -9.0,
+                         np.inf, -np.inf, np.nan]]).astype("float32")
+    with np.errstate(all="ignore"):
+        got = np.asarray(fn(x))
+        expected = ref(x.astype(np.float64))
+        if name == "exp":
+            expected = np.where(expected < np.finfo("float32").tiny, 0.0, expected)  # no float32 denormals
+        expected32 = expected.astype("float32")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected32))
+    finite = np.isfinite(expected32)
+    np.testing.assert_array_equal(got[~finite & ~np.isnan(got)], expected32[~finite & ~np.isnan(got)])
+    spacing = np.spacing(np.abs(expected32[finite]).astype("float32")).astype(np.float64)
+    ulps = np.abs(got[finite].astype(np.float64) - expected[finite]) / np.maximum(spacing, np.finfo("float32").tiny)
+    assert ulps.max() <= 3.0, (name, float(ulps.max()), x[finite][np.argmax(ulps)])
+    if name == "tanh":  # odd: tanh(-0.0) is -0.0
+        np.testing.assert_array_equal(np.signbit(got[x == 0]), np.signbit(x[x == 0]))
