@@ -35,6 +35,8 @@ inline void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const d
 
 // Below this many flops a GEMM runs on the calling thread: a team's start costs about as much.
 constexpr double kGemmParallelFlops = 1 << 21;
+// From this many elements of B a GEMM with few rows is split too: it is bound by reading B.
+constexpr int64_t kGemmParallelB = 1 << 17;
 // Tile edges are multiples of this, so every tile keeps whole BLAS micro-kernel blocks.
 constexpr int64_t kGemmTileAlign = 16;
 
@@ -73,7 +75,9 @@ void par_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int
   };
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   const bool rows = M >= N;
-  const Split split(rows ? M : N, 2.0 * M * N * std::max<int64_t>(K, 1) < kGemmParallelFlops ? 1 : nt);
+  // worth a team: enough flops, or (a matrix-vector product, bound by reading B) enough of B
+  const bool big = 2.0 * M * N * std::max<int64_t>(K, 1) >= kGemmParallelFlops || K * N >= kGemmParallelB;
+  const Split split(rows ? M : N, big ? nt : 1);
   if (split.count < 2) return tile(0, M, 0, N);
 #pragma omp parallel for schedule(static) num_threads(int(split.count))
   for (int64_t i = 0; i < split.count; ++i) {

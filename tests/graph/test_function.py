@@ -131,6 +131,24 @@ def test_retrace_per_shape_and_a_warning_when_it_keeps_happening():
     assert any("traced 5 times" in str(w.message) for w in caught)
 
 
+def test_repeated_array_calls_reuse_their_trace_and_still_check_each_argument():
+    f = lk.function(lambda x, y: x * 2.0 + y)
+    a, b = np.ones((2, 3), "float32"), np.full((2, 3), 5.0, "float32")
+    for _ in range(3):
+        np.testing.assert_allclose(np.asarray(f(a, b)), 7.0)
+        np.testing.assert_allclose(np.asarray(f(lk.convert_to_tensor(a), b)), 7.0)
+    assert f.trace_count == 1
+    np.testing.assert_allclose(np.asarray(f(a, 1.5)), 3.5)  # a Python number: part of the signature
+    np.testing.assert_allclose(np.asarray(f(a, 2.5)), 4.5)
+    np.testing.assert_allclose(np.asarray(f(a[:, ::2], b[:, :2])), 7.0)  # strided: made contiguous
+    assert f.trace_count == 4
+    g = lk.function(lambda x: ops.sum(x), input_signature=[lk.TensorSpec((None, 3), "float32")])
+    assert float(g(a)) == 6.0
+    with pytest.raises(ValueError, match="do not match its input_signature"):
+        g(np.ones((2, 4), "float32"))
+    assert float(g(a)) == 6.0
+
+
 def test_reduce_retracing_and_input_signature_trace_once_for_all_shapes():
     f = lk.function(lambda x: ops.sum(x * x, axis=-1), reduce_retracing=True)
     for n in (2, 3, 4, 5):

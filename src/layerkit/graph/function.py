@@ -45,10 +45,14 @@ class ConcreteFunction:
         self.traced_graph = traced
         self.graph = optimize(traced)
         self.structure = outputs_structure
+        self._single = isinstance(outputs_structure, (Tensor, SymbolicTensor))
         self.plan = make_plan(self.graph)
 
     def __call__(self, tensor_args):
-        results = iter(self.plan.run([t._data for t in tensor_args]))
+        results = self.plan.run([t._data for t in tensor_args])
+        if self._single:
+            return results[0]
+        results = iter(results)
         return tree.map_structure(
             lambda o: next(results) if isinstance(o, (Tensor, SymbolicTensor)) else o, self.structure)
 
@@ -69,6 +73,9 @@ class Function:
         self.reduce_retracing = reduce_retracing
         self.name = name or getattr(fn, "__name__", "function")
         self._cache = {}
+        # (class, shape, dtype) of each argument -> its concrete function, for calls with arrays
+        # or tensors only: such a call skips the general signature walk
+        self._by_arrays = {}
         self._relaxed = False
         self.trace_count = 0
         functools.update_wrapper(self, fn)
@@ -147,8 +154,20 @@ class Function:
         return ConcreteFunction(self.name, graph, outputs)
 
     def __call__(self, *args, **kwargs):
-        args, kwargs, leaves, tensors = self._leaves(args, kwargs)
-        return self._lookup(args, kwargs, leaves, tensors)(tensors)
+        key = None
+        if not kwargs:
+            try:
+                key = tuple((a.__class__, a.shape, a.dtype) for a in args)
+                concrete = self._by_arrays.get(key)
+            except (AttributeError, TypeError):  # not arrays, or unhashable
+                concrete = key = None
+            if concrete is not None:
+                return concrete([a if a.__class__ is Tensor else convert_to_tensor(a) for a in args])
+        args_, kwargs_, leaves, tensors = self._leaves(args, kwargs)
+        concrete = self._lookup(args_, kwargs_, leaves, tensors)
+        if not kwargs and key is not None and all(a.__class__ is Tensor or type(a) is np.ndarray for a in args):
+            self._by_arrays[key] = concrete
+        return concrete(tensors)
 
     def get_graph(self, *args, **kwargs):
         """The optimized graph for these arguments (printable; `.kernel_counts()`)."""

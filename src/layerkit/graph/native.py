@@ -247,10 +247,13 @@ class NativeExecutor:
                 read.add(id(var))
                 self.written_only.append(var)
         self._plans = {}
+        self._variable_objects = [v.ref for v in self.variables] + self.written_only
+        self._updated = [var for var, _ in graph.updates]
 
     def _plan(self, arrays):
         """(the arrays as C-contiguous arrays, the plan built for their shapes)."""
-        arrays = [np.require(a, requirements="C") for a in arrays]
+        if not all(a.flags.c_contiguous for a in arrays):
+            arrays = [np.require(a, requirements="C") for a in arrays]
         key = tuple(a.shape for a in arrays)
         entry = self._plans.get(key)
         if entry is None:
@@ -329,12 +332,12 @@ class NativeExecutor:
                       [lab for lab, s in zip(labels, steps) if s[0] == "python"], keep=(constants, callbacks))
 
     def _variable_arrays(self):
-        return [v.ref._data for v in self.variables] + [var._data for var in self.written_only]
+        return [v._data for v in self._variable_objects]
 
     def run(self, arrays):
         arrays, plan = self._plan(arrays)
-        results = plan.native.run(arrays, self._variable_arrays())
-        for var, _ in self.graph.updates:
+        results = plan.native.run(arrays, [v._data for v in self._variable_objects])
+        for var in self._updated:
             var._version += 1
         return [Tensor(r) for r in results]
 
