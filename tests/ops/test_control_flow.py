@@ -42,6 +42,31 @@ def test_while_loop_eager_and_compiled_agree_including_closures():
     assert "while" in compiled.get_graph(np.array(3.0, "float32"), limit).kernel_counts()
 
 
+def test_a_compiled_while_loop_runs_natively_as_one_step_with_native_condition_and_body():
+    from layerkit.graph.native import NativeExecutor
+
+    w = lk.Variable(np.full((3, 3), 0.5, "float32"))
+
+    def run(x):
+        # a matrix power until the norm grows past 10; the count is unused, the state used twice
+        y, _ = ops.while_loop(lambda a, n: ops.sum(ops.abs(a)) < 10.0,
+                              lambda a, n: (ops.relu(ops.matmul(a, w) + 1.0), n + 1), (x, ops.zeros((), "int32")))
+        return y * 2.0, ops.sum(y)
+
+    f = lk.function(run, input_signature=[lk.TensorSpec((None, 3), "float32")])
+    for rows in (1, 4):
+        x = np.random.default_rng(rows).uniform(-1, 1, (rows, 3)).astype("float32")
+        got = f(x)
+        ref = run(lk.convert_to_tensor(x))
+        for a, b in zip(got, ref):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+        concrete = f.get_concrete_function(x)
+        assert isinstance(concrete.plan, NativeExecutor)
+        assert [label.split("(")[0] for label in concrete.plan.python_steps([x])] == ["while"]
+    loop = next(n for n in concrete.graph.nodes if n.op.name == "while")
+    assert isinstance(loop.attrs["cond_plan"], NativeExecutor) and isinstance(loop.attrs["body_plan"], NativeExecutor)
+
+
 def test_while_loop_maximum_iterations_and_single_loop_var():
     assert int(ops.while_loop(lambda i: i < 100, lambda i: i + 1, 0, maximum_iterations=7)) == 7
     f = lk.function(lambda x: ops.while_loop(lambda i: i < 100.0, lambda i: i + 1.0, x, maximum_iterations=7))

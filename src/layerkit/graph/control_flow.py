@@ -5,7 +5,6 @@ The node's value is the tuple of final loop variables; TUPLE_GET nodes pick its 
 the single-output IR needs no special case. Tensors the condition or body read from the
 enclosing function (closures) become extra inputs of the node.
 """
-from layerkit.graph.executor import PythonPlan
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import Tracer, build_graph
 from layerkit.ops.primitive import RECORDERS, TRACE, register
@@ -39,8 +38,10 @@ TUPLE_GET = register("tuple_get", forward=lambda t, index, shape, dtype: t[index
 
 
 def _subgraph(fn, specs, n_results=None):
-    """(PythonPlan, free symbolic tensors it reads, flat result specs) of `fn` traced on
+    """(native plan, free symbolic tensors it reads, flat result specs) of `fn` traced on
     placeholders for `specs`."""
+    from layerkit.graph.native import make_plan
+
     placeholders = [SymbolicTensor(s.shape, s.dtype) for s in specs]
     inner = Tracer()
     outer, saved = TRACE.tracer, list(RECORDERS)
@@ -55,7 +56,7 @@ def _subgraph(fn, specs, n_results=None):
         raise ValueError("while_loop: the condition and body must not assign variables inside a traced function.")
     flat = tree.flatten(results)
     graph, _, free = build_graph(flat, placeholders, (), inner.order, allow_free=True)
-    return PythonPlan(optimize(graph)), free, flat
+    return make_plan(optimize(graph)), free, flat
 
 
 def while_loop(tracer, cond, body, loop_vars, maximum_iterations):

@@ -14,8 +14,9 @@ kernel of a step in one call from Python, with the GIL released, over buffers pl
 - Shapes: a plan is built for concrete input shapes; a graph traced with None dims gets one plan
   per shape seen, its sizes re-inferred through the primitives' shape rules.
 
-Graphs with a `while` loop run on the Python plan (`executor.PythonPlan`): the loop node holds
-subgraphs that the native executor does not lower yet.
+- Loops: a `while` node and the `tuple_get`s that read its loop variables become one step, a
+  callback that runs the condition's and the body's own native plans until the condition fails
+  (the body runs with the GIL released; only the loop's bookkeeping is Python).
 """
 import functools
 import math
@@ -24,7 +25,7 @@ import numpy as np
 
 from layerkit.backend import DTYPE_CODES, core
 from layerkit.graph import lower_nn
-from layerkit.graph.executor import PythonPlan, node_label
+from layerkit.graph.executor import node_label
 from layerkit.graph.fusion import _B, _U
 from layerkit.ops import Tensor
 from layerkit.ops.core import split_axis
@@ -33,7 +34,7 @@ from layerkit.ops.reduction import reduce_passes
 
 ALIGN = 64  # arena offsets: cache-line aligned
 _ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
-_PYTHON_ONLY = {"while", "tuple_get"}
+_LOOP_OPS = {"while", "tuple_get"}  # a loop and the reads of its results: one step (_loop_callback)
 _SLOT_ARENA, _SLOT_INPUT, _SLOT_VARIABLE, _SLOT_CONSTANT, _SLOT_ALIAS = range(5)
 
 
@@ -187,8 +188,17 @@ def _concrete_specs(graph, arrays):
             specs[v.id] = Spec(v.ref._data.shape, v.ref._data.dtype.name)
         elif v.kind == "constant":
             specs[v.id] = Spec(np.shape(v.ref), np.asarray(v.ref).dtype.name)
+    producer = {}
     for n in graph.nodes:
+        producer[n.output] = n
         outs = [graph.values[o] for o in n.outputs]
+        if n.op.name == "while":  # its value is the tuple of loop variables: never a buffer
+            specs[n.output] = Spec((), "bool")
+            continue
+        if n.op.name == "tuple_get":  # loop variable i keeps the shape it enters the loop with
+            loop = producer[n.inputs[0]]
+            specs[n.output] = Spec(specs[loop.inputs[n.attrs["index"]]].shape, outs[0].dtype)
+            continue
         if all(None not in v.shape for v in outs) and all(None not in graph.values[i].shape for i in n.inputs):
             for v in outs:
                 specs[v.id] = Spec(v.shape, v.dtype)
@@ -264,8 +274,14 @@ class NativeExecutor:
         g = self.graph
         specs = _concrete_specs(g, arrays)
         used = {i for n in g.nodes for i in n.inputs} | set(g.roots())
+        # each while node's loop variables, as the tuple_get nodes that read them
+        loop_results = {}
+        for n in g.nodes:
+            if n.op.name == "tuple_get":
+                loop_results.setdefault(n.inputs[0], []).append((n.attrs["index"], n.output))
         order = list(g.inputs) + [v.id for v in self.variables] + [
-            v.id for v in g.values if v.kind == "constant" and v.id in used] + [o for n in g.nodes for o in n.outputs]
+            v.id for v in g.values if v.kind == "constant" and v.id in used] + [
+            o for n in g.nodes if n.op.name != "while" for o in n.outputs]
         slot = {vid: k for k, vid in enumerate(order)}
         kinds, args, constants = {}, {}, []
         for k, vid in enumerate(g.inputs):
@@ -281,6 +297,16 @@ class NativeExecutor:
         for n in g.nodes:
             ins = [specs[i] for i in n.inputs]
             outs = [specs[o] for o in n.outputs]
+            if n.op.name == "tuple_get":
+                continue  # written by its loop's step
+            if n.op.name == "while":
+                picks = sorted(loop_results.get(n.output, []))
+                callbacks.append(_loop_callback(n, [index for index, _ in picks]))
+                out_ids = [vid for _, vid in picks]
+                steps.append(("python", [len(callbacks) - 1], [], [slot[i] for i in n.inputs],
+                              [slot[o] for o in out_ids], n.inputs, out_ids))
+                labels.append(node_label(n, [specs[i].shape for i in n.inputs]))
+                continue
             if n.op.name in _ALIAS_OPS:
                 kinds[n.output], args[n.output] = _SLOT_ALIAS, n.inputs[0]
                 continue
@@ -294,12 +320,12 @@ class NativeExecutor:
             name, ints, floats = lowered[:3]
             in_ids = n.inputs if len(lowered) == 3 else [n.inputs[i] for i in lowered[3]]
             steps.append((name, [int(i) for i in ints], floats, [slot[i] for i in in_ids],
-                          [slot[o] for o in n.outputs], n))
+                          [slot[o] for o in n.outputs], n.inputs, n.outputs))
             labels.append(node_label(n, [specs[i].shape for i in n.inputs]))
         # lifetimes of arena buffers, in step indices; a view keeps its base alive
         node_step = {}
         for k, st in enumerate(steps):
-            for o in st[5].outputs:
+            for o in st[6]:
                 node_step[o] = k
         root = {}
         for vid in order:  # in topological order, so a view's base is resolved first
@@ -307,7 +333,7 @@ class NativeExecutor:
             root[vid] = root[args[vid]] if kinds[vid] == _SLOT_ALIAS else vid
         last = {}
         for k, st in enumerate(steps):
-            for i in st[5].inputs:
+            for i in st[5]:
                 last[root[i]] = k
         end = len(steps)
         for vid in g.roots():
@@ -372,8 +398,16 @@ def _python_forward(node):
     return functools.partial(node.op.forward, **node.attrs)
 
 
+def _loop_callback(node, picks):
+    """The step of a while node: its loop variables `picks` (the ones the graph reads)."""
+    forward = _python_forward(node)
+
+    def run(*arrays):
+        results = forward(*arrays)
+        return [results[i] for i in picks]
+    return run
+
+
 def make_plan(graph):
-    """The executor for an optimized graph: native, unless the graph holds a while loop."""
-    if any(n.op.name in _PYTHON_ONLY for n in graph.nodes):
-        return PythonPlan(graph)
+    """The executor for an optimized graph."""
     return NativeExecutor(graph)
