@@ -240,6 +240,23 @@ def test_dense_layers_compile_to_linear_kernels_with_the_eager_result(activation
     assert f.get_graph(x).kernel_counts() == {"linear": 1}
 
 
+def test_a_long_fused_chain_reuses_registers_and_keeps_every_stored_value():
+    def chain(x, y):
+        mids = []
+        for i in range(40):
+            x = ops.tanh(x * y + 0.25 * (i + 1))
+            if i % 13 == 0:
+                mids.append(x)  # read outside the group: stored
+        return [x] + mids
+    f = lk.function(chain)
+    x, y = _rand(33, 7), _rand(7, seed=1)
+    (node,) = [n for n in f.get_graph(x, y).nodes if n.op.name == "fused_elementwise"]
+    # live at once: y, x, a product, a constant, and the three stored values awaiting their STOREs
+    assert len(node.attrs["ops"]) == 120 and node.attrs["n_regs"] == 7
+    for a, b in zip(f(x, y), chain(lk.convert_to_tensor(x), lk.convert_to_tensor(y))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+
+
 def test_training_fuses_bias_and_relu_because_relu_grad_reads_the_output():
     layer = lk.layers.Dense(4, activation="relu")
     x = _rand(6, 5)

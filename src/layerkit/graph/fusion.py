@@ -161,11 +161,60 @@ def _compile(g, G, consumers, roots):
         return None
     for k, vid in enumerate(stored):
         code.append((STORE, k, reg[vid], 0, 0))
+    code, n_regs = _allocate_registers(code)
     out_bool = tuple(g.values[v].dtype == "bool" for v in stored)
     attrs = {"code": np.array(code, dtype=np.int32).reshape(-1, 5), "immediates": np.array(imm, dtype=np.float64),
-             "shape": tuple(G.shape), "out_bool": out_bool, "dtype": G.dtype, "n_regs": len(reg),
+             "shape": tuple(G.shape), "out_bool": out_bool, "dtype": G.dtype, "n_regs": n_regs,
              "ops": tuple(n.op.name for n in G.nodes)}
     return Node(FUSED_ELEMENTWISE, inputs, attrs, None, stored)
+
+
+def _reads(row):
+    """The registers instruction `row` reads."""
+    op = row[0]
+    if op in (LOAD, CONST):
+        return ()
+    if op == STORE:
+        return (row[2],)
+    if op == WHERE:
+        return row[2:5]
+    return (row[2],) if op < core.FUSED_BINARY_BASE else row[2:4]
+
+
+def _allocate_registers(code):
+    """(code, register count) with one register per value rewritten to reuse registers by
+    liveness: a register is free again after the last instruction that reads its value. Each
+    register is a block of kBlock elements, so a long chain keeps its working set in L1/L2
+    instead of touching one new block per instruction. An instruction never writes over one of
+    its own operands (its destination is taken before they are freed)."""
+    last = {}
+    for k, row in enumerate(code):
+        for r in _reads(row):
+            last[r] = k
+    phys, free, count, out = {}, [], 0, []
+    for k, row in enumerate(code):
+        reads = _reads(row)
+        new = list(row)
+        if row[0] == STORE:
+            new[2] = phys[row[2]]
+        else:
+            if row[0] == WHERE:
+                new[2:5] = [phys[r] for r in row[2:5]]
+            elif row[0] not in (LOAD, CONST):
+                new[2:2 + len(reads)] = [phys[r] for r in reads]
+            if free:
+                phys[row[1]] = free.pop()
+            else:
+                phys[row[1]] = count
+                count += 1
+            new[1] = phys[row[1]]
+            if row[1] not in last:  # never read: its register is free at once
+                free.append(new[1])
+        for r in set(reads):
+            if last[r] == k:
+                free.append(phys[r])
+        out.append(tuple(new))
+    return out, count
 
 
 def update_in_place(g):
