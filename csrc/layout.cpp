@@ -284,20 +284,39 @@ void fill_run(T* out, int64_t n, T v) {
 // (offset_k, strides_k) — concatenate, pad and the gradient of slicing. ints: [mode, then per
 // input: offset, strides (one per input axis)]; floats: [fill]. Mode 0 skips the fill (the
 // windows tile out). Windows written in mode 0/1 must not overlap; mode 2 adds in input order.
+// A window of scatter_slices: input `src` written at element `offset` of the output with `strides`.
+struct Window {
+  const Slot* src;
+  int64_t offset;
+  std::vector<int64_t> strides, src_strides;
+  std::vector<size_t> shape;
+};
+
+// Copies every window into `out` (itemsize bytes per element). The windows are disjoint, so many
+// small ones (a concatenation of time steps) are shared out over the threads whole.
+void copy_windows(size_t itemsize, char* out, const std::vector<Window>& ws, int64_t out_size) {
+  const int64_t n = (int64_t)ws.size();
+#pragma omp parallel for schedule(static) if (n > 1 && out_size > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    const Window& w = ws[i];
+    copy_dispatch(itemsize, out + w.offset * (int64_t)itemsize, w.strides.data(), static_cast<const char*>(w.src->data),
+                  w.src_strides.data(), w.shape);
+  }
+}
+
 StepFn scatter_slices_step(const StepSpec& s) {
   if (s.out.size() != 1 || s.ints.empty() || s.floats.size() != 1)
     throw nb::value_error("scatter_slices: expected one output, ints [mode, windows...] and floats [fill]");
   Slot* y = s.out[0];
   const int64_t mode = s.ints[0];
   if (mode < 0 || mode > 2) throw nb::value_error("scatter_slices: unknown mode");
-  struct Window { const Slot* src; int64_t offset; std::vector<int64_t> strides; std::vector<size_t> shape; };
   std::vector<Window> ws;
   size_t k = 1;
   for (const Slot* x : s.in) {
     expect_dtype(s, x, y->dtype, "every input");
     if (k + 1 + x->shape.size() > s.ints.size()) throw nb::value_error("scatter_slices: too few ints for the windows");
     Window w{x, s.ints[k], std::vector<int64_t>(s.ints.begin() + k + 1, s.ints.begin() + k + 1 + x->shape.size()),
-             x->ushape()};
+             contiguous_strides(x->shape), x->ushape()};
     check_window(s, w.offset, w.strides, x->shape, y->size());
     k += 1 + x->shape.size();
     ws.push_back(std::move(w));
@@ -310,15 +329,12 @@ StepFn scatter_slices_step(const StepSpec& s) {
     fn = [=]() {
       T* out = y->as<T>();
       if (mode != 0) fill_run<T>(out, (int64_t)y->size(), T(fill));
-      for (const Window& w : ws) {
-        const std::vector<int64_t> src_st = contiguous_strides(w.src->shape);
-        if (mode == 2) {
-          if constexpr (!std::is_same_v<T, bool>) strided_add<T>(out + w.offset, w.strides.data(), w.src->as<T>(), w.shape);
-        } else {
-          copy_dispatch(sizeof(T), reinterpret_cast<char*>(out + w.offset), w.strides.data(),
-                        static_cast<const char*>(w.src->data), src_st.data(), w.shape);
-        }
+      if (mode == 2) {  // windows may overlap: added one after another
+        if constexpr (!std::is_same_v<T, bool>)
+          for (const Window& w : ws) strided_add<T>(out + w.offset, w.strides.data(), w.src->as<T>(), w.shape);
+        return;
       }
+      copy_windows(sizeof(T), reinterpret_cast<char*>(out), ws, (int64_t)y->size());
     };
   });
   return fn;
