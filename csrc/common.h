@@ -181,6 +181,7 @@ void bind_layout(nb::module_& m);
 void bind_conv(nb::module_& m);
 void bind_pool(nb::module_& m);
 void bind_fused(nb::module_& m);
+void bind_recurrent(nb::module_& m);
 
 }  // namespace layerkit::core
 

@@ -44,6 +44,7 @@ NB_MODULE(_core, m) {
   bind_conv(m);
   bind_pool(m);
   bind_fused(m);
+  bind_recurrent(m);
   bind_executor(m);
   // Compiled functions held by module globals or uncollected cycles at interpreter exit keep
   // their NativePlan alive; it owns no Python references, so nothing is lost, and nanobind's

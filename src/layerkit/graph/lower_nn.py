@@ -120,6 +120,14 @@ def _xent_grad(attrs, ins, outs):
     return ("sparse_softmax_cross_entropy_grad", [], []) if ok else None
 
 
+def _lstm(attrs, ins, outs):
+    return ("lstm_sequence", [int(attrs["reverse"])], []) if _floats(*ins, outs[0]) else None
+
+
+def _lstm_grad(attrs, ins, outs):
+    return ("lstm_sequence_grad", [], []) if _floats(*ins, outs[0]) else None
+
+
 RULES = {
     "conv2d": _conv2d,
     "conv2d_bias": _conv2d_bias,
@@ -133,4 +141,6 @@ RULES = {
     "log_softmax": _softmax_rule("log_softmax"),
     "sparse_softmax_cross_entropy": _xent,
     "sparse_softmax_cross_entropy_grad": _xent_grad,
+    "lstm_sequence": _lstm,
+    "lstm_sequence_grad": _lstm_grad,
 }

@@ -28,6 +28,7 @@ from layerkit.ops.nn import (
     sparse_categorical_crossentropy, sparse_softmax_cross_entropy, swish, tanh,
 )
 from layerkit.ops.control_flow import cond, fori_loop, scan, while_loop
+from layerkit.ops import recurrent  # noqa: F401  (the fused LSTM primitives of lk.layers.LSTM)
 from layerkit.ops.convolution import (
     average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv,
 )

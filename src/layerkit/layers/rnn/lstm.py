@@ -1,8 +1,10 @@
 """LSTM: the Long Short-Term Memory layer (Hochreiter 1997), `RNN(LSTMCell(...))`."""
+from layerkit import activations, ops
 from layerkit.layers.input_spec import InputSpec
 from layerkit.layers.rnn.lstm_cell import LSTMCell
 from layerkit.layers.rnn.rnn import RNN, cell_property, check_use_cudnn
 from layerkit.layers.rnn._serialization import serialize_args
+from layerkit.ops.recurrent import lstm_sequence
 
 
 class LSTM(RNN):
@@ -27,7 +29,10 @@ class LSTM(RNN):
             (one mask per sequence).
         seed: seed of the dropout masks.
         return_sequences, return_state, go_backwards, stateful, unroll: as in `RNN`.
-        use_cudnn: "auto" or False (layerkit has no cuDNN path; True is refused).
+        use_cudnn: "auto" (the default) runs the whole recurrence as one native kernel, forward
+            and backward, when the layer is the standard LSTM (tanh and sigmoid, no mask, no
+            recurrent dropout in training), as Keras takes cuDNN on a GPU; False always runs the
+            step loop (e.g. to differentiate twice). True is refused: there is no cuDNN.
 
     Call arguments:
         sequences: (batch, time, features).
@@ -71,6 +76,22 @@ class LSTM(RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def _fused_loop(self, inputs, states, mask, training):
+        """The whole recurrence as one kernel (`ops.recurrent.lstm_sequence`) when the layer is
+        the standard LSTM: tanh and sigmoid activations, no mask and no recurrent dropout in
+        training — the conditions under which Keras takes cuDNN on a GPU. `use_cudnn=False`
+        keeps the step loop."""
+        cell = self.cell
+        if (self.use_cudnn is False or mask is not None or (training and cell.recurrent_dropout)
+                or cell.activation is not activations.get("tanh")
+                or cell.recurrent_activation is not activations.get("sigmoid")
+                or inputs.dtype not in ("float32", "float64")):
+            return None
+        u = cell.units
+        out = lstm_sequence(inputs, states[0], states[1], cell.recurrent_kernel, reverse=self.go_backwards)
+        h, c = out[-1, :, :u], out[-1, :, u:2 * u]
+        return h, (ops.transpose(out[:, :, :u], (1, 0, 2)) if self.return_sequences else None), [h, c]
 
     units = cell_property("units")
     activation = cell_property("activation")

@@ -190,15 +190,24 @@ class RNN(Layer):
                 inputs, step = split(sequences, training=bool(training))
             else:
                 inputs, step = sequences, self._generic_step(training)
-            last, outputs, states = rnn_loop(step, inputs, states, mask=mask, go_backwards=self.go_backwards,
-                                             zero_output_for_mask=self.zero_output_for_mask,
-                                             return_all_outputs=self.return_sequences)
+            fused = self._fused_loop(inputs, states, mask, training) if split is not None else None
+            if fused is not None:
+                last, outputs, states = fused
+            else:
+                last, outputs, states = rnn_loop(step, inputs, states, mask=mask, go_backwards=self.go_backwards,
+                                                 zero_output_for_mask=self.zero_output_for_mask,
+                                                 return_all_outputs=self.return_sequences)
         finally:
             if isinstance(self.cell, DropoutRNNCell):  # the next sequence draws new masks
                 self.cell.reset_dropout_mask()
                 self.cell.reset_recurrent_dropout_mask()
         output = outputs if self.return_sequences else last
         return (output, *states) if self.return_state else output
+
+    def _fused_loop(self, inputs, states, mask, training):
+        """`(last, outputs, states)` as `rnn_loop` returns them, computed by one fused kernel over
+        the projected `inputs`, or None to run the step loop (the base class has no kernel)."""
+        return None
 
     def _generic_step(self, training):
         cell = self.cell

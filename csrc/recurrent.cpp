@@ -1,0 +1,235 @@
+// The LSTM recurrence as one kernel per direction (the fused path of lk.layers.LSTM, as cuDNN is
+// Keras's on a GPU). The input projection x @ W + b of every step is one GEMM done before, by
+// the caller; what remains is inherently sequential: per step one GEMM h @ R over the threads
+// and one pass computing the gates and the cell. The backward pass runs the steps in reverse and
+// returns the pre-activation gradients of every step; the weight gradients are then single large
+// GEMMs over all steps (done by the caller with ordinary ops).
+//
+// Layouts (processing order s = 0..T-1 reads input step t = s, or T-1-s when reverse):
+//   zx  (B, T, 4U)  input projections, gate blocks i, f, g, o (Keras's order: i, f, c, o)
+//   out (T, B, 6U)  per processed step (time-major, so each step is one contiguous block): h, c,
+//                   then the activations i, f, g, o kept for backward
+//   g   (T, B, 2U)  gradient of out's h and c columns
+//   dz  (B, T+1, 4U) per processed step the gate pre-activation gradients; row T holds dc0 in
+//                   its first U columns and dh0 in the next U
+#include <omp.h>
+
+#include "common.h"
+#include "elementwise_ops.h"
+#include "executor.h"
+#include "gemm.h"
+#include "nhwc.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace layerkit::core {
+namespace {
+
+struct LstmDims {
+  int64_t B, T, U;
+};
+
+// Checks the operand shapes of both kernels: zx (B, T, 4U), h0 and c0 (B, U), r (U, 4U).
+LstmDims lstm_dims(const char* op, const std::vector<int64_t>& zx, const std::vector<int64_t>& h0,
+                   const std::vector<int64_t>& c0, const std::vector<int64_t>& r) {
+  if (zx.size() != 3 || zx[2] % 4 != 0 || zx[1] < 1)
+    fail(op, "argument 'zx' expected shape (batch, time >= 1, 4 * units), received " + tuple_str(zx));
+  const int64_t B = zx[0], T = zx[1], U = zx[2] / 4;
+  const std::vector<int64_t> state{B, U}, rec{U, 4 * U};
+  if (h0 != state) fail(op, "argument 'h0' expected shape " + tuple_str(state) + ", received " + tuple_str(h0));
+  if (c0 != state) fail(op, "argument 'c0' expected shape " + tuple_str(state) + ", received " + tuple_str(c0));
+  if (r != rec) fail(op, "argument 'r' expected shape " + tuple_str(rec) + " (units, 4 * units), received " + tuple_str(r));
+  return {B, T, U};
+}
+
+// Rows of a pass over the batch: a transcendental-heavy loop is worth threads early.
+bool parallel_rows(const LstmDims& d) { return d.B > 1 && d.B * d.U * 8 >= kParallelGrain / 4; }
+
+template <class T>
+void add_into(T* __restrict y, const T* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] += x[j];
+}
+
+// One batch row of a forward step, after the gates' activations are in z = (i, f, g, o):
+// c = f * c_prev + i * g, h = o * tanh(c). Separate functions with restrict pointers: the
+// compiler vectorizes these loops (inlined into the OpenMP loop it did not).
+template <class T>
+void cell_forward_row(const T* __restrict z, const T* __restrict cp, T* __restrict h, T* __restrict c, int64_t n) {
+  const T *i = z, *f = z + n, *g = z + 2 * n, *o = z + 3 * n;
+  for (int64_t u = 0; u < n; ++u) c[u] = f[u] * cp[u] + i[u] * g[u];
+  unary_array<T>(U::Tanh, c, h, n);
+  for (int64_t u = 0; u < n; ++u) h[u] *= o[u];
+}
+
+// One batch row of a backward step: the gate pre-activation gradients z of the step from the
+// gradients reaching h and c (gh + dh, gc + dc), with t = tanh(c); dc becomes the gradient
+// reaching the previous step's c.
+template <class T>
+void cell_backward_row(const T* __restrict a, const T* __restrict t, const T* __restrict cp, const T* __restrict gh,
+                       const T* __restrict gc, const T* __restrict dh, T* __restrict dc, T* __restrict z, int64_t n) {
+  const T *i = a, *f = a + n, *g = a + 2 * n, *o = a + 3 * n;  // the saved activations
+  for (int64_t u = 0; u < n; ++u) {
+    const T h_grad = gh[u] + dh[u];
+    const T c_grad = gc[u] + dc[u] + h_grad * o[u] * (T(1) - t[u] * t[u]);
+    dc[u] = c_grad * f[u];
+    z[u] = c_grad * g[u] * i[u] * (T(1) - i[u]);
+    z[n + u] = c_grad * cp[u] * f[u] * (T(1) - f[u]);
+    z[2 * n + u] = c_grad * i[u] * (T(1) - g[u] * g[u]);
+    z[3 * n + u] = h_grad * t[u] * o[u] * (T(1) - o[u]);
+  }
+}
+
+template <class T>
+void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, const T* r, bool reverse, T* out) {
+  const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U;
+  std::vector<T> z(B * G);
+  for (int64_t s = 0; s < S; ++s) {
+    const int64_t t = reverse ? S - 1 - s : s;
+    const T* hp = s ? out + (s - 1) * B * O : h0;  // h of the previous step, rows O (or U) apart
+    par_gemm(false, false, B, G, U, hp, s ? O : U, r, G, T(0), z.data(), G);
+#pragma omp parallel for schedule(static) if (parallel_rows(d))
+    for (int64_t b = 0; b < B; ++b) {
+      T* zb = z.data() + b * G;
+      add_into(zb, zx + (b * S + t) * G, G);
+      unary_array<T>(U::Sigmoid, zb, zb, 2 * U);  // i, f
+      unary_array<T>(U::Tanh, zb + 2 * U, zb + 2 * U, U);  // g
+      unary_array<T>(U::Sigmoid, zb + 3 * U, zb + 3 * U, U);  // o
+      T* ob = out + (s * B + b) * O;
+      const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
+      cell_forward_row(zb, cp, ob, ob + U, U);
+      std::copy_n(zb, G, ob + 2 * U);
+    }
+  }
+}
+
+template <class T>
+void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, T* dz) {
+  const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + 1) * G;
+  std::vector<T> dh(B * U, T(0)), dc(B * U, T(0)), tc(B * U);
+  for (int64_t s = S - 1; s >= 0; --s) {
+#pragma omp parallel for schedule(static) if (parallel_rows(d))
+    for (int64_t b = 0; b < B; ++b) {
+      const T* ob = out + (s * B + b) * O;
+      const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
+      const T* gh = gin + (s * B + b) * 2 * U;
+      T* t = tc.data() + b * U;
+      unary_array<T>(U::Tanh, ob + U, t, U);
+      cell_backward_row(ob + 2 * U, t, cp, gh, gh + U, dh.data() + b * U, dc.data() + b * U, dz + b * Z + s * G, U);
+    }
+    // the gradient reaching the previous step's h: dz_s @ r^T
+    par_gemm(false, true, B, U, G, dz + s * G, Z, r, G, T(0), dh.data(), U);
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    T* last = dz + b * Z + S * G;
+    std::copy_n(dc.data() + b * U, U, last);
+    std::copy_n(dh.data() + b * U, U, last + U);
+    std::fill_n(last + 2 * U, 2 * U, T(0));
+  }
+}
+
+DType same_float_dtype(const char* op, const std::vector<std::pair<const char*, DType>>& args) {
+  const DType dt = args[0].second;
+  if (dt != DType::F32 && dt != DType::F64)
+    throw nb::type_error((std::string(op) + ": argument '" + args[0].first + "' expected float32 or float64, received " +
+                          dtype_name(dt)).c_str());
+  for (const auto& [name, d] : args)
+    if (d != dt)
+      throw nb::type_error((std::string(op) + ": argument '" + name + "' expected dtype " + dtype_name(dt) +
+                            " (that of '" + args[0].first + "'), received " + dtype_name(d)).c_str());
+  return dt;
+}
+
+DType array_dtype(const Array& a, const char* op) { return dtype_of(a.dtype(), op); }
+
+// lstm_sequence(zx, h0, c0, r, reverse) -> out (T, B, 6U)
+nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, const Array& r, bool reverse) {
+  const char* op = "lstm_sequence";
+  const DType dt = same_float_dtype(op, {{"zx", array_dtype(zx, op)}, {"h0", array_dtype(h0, op)},
+                                         {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
+  const LstmDims d = lstm_dims(op, shape_of(zx), shape_of(h0), shape_of(c0), shape_of(r));
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* out;
+    auto res = new_array<T>({size_t(d.T), size_t(d.B), size_t(6 * d.U)}, &out);
+    const T *zp = static_cast<const T*>(zx.data()), *hp = static_cast<const T*>(h0.data()),
+            *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
+    {
+      nb::gil_scoped_release nogil;
+      lstm_forward(d, zp, hp, cp, rp, reverse, out);
+    }
+    return res;
+  });
+}
+
+// lstm_sequence_grad(g (T, B, 2U), out (T, B, 6U), c0 (B, U), r (U, 4U)) -> dz (B, T + 1, 4U)
+nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0, const Array& r) {
+  const char* op = "lstm_sequence_grad";
+  const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
+                                         {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
+  const std::vector<int64_t> os = shape_of(out), gs = shape_of(g);
+  if (os.size() != 3 || os[2] % 6 != 0)
+    fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(os));
+  const LstmDims d = lstm_dims(op, {os[1], os[0], os[2] / 6 * 4}, shape_of(c0), shape_of(c0), shape_of(r));
+  const std::vector<int64_t> want{d.T, d.B, 2 * d.U};
+  if (gs != want) fail(op, "argument 'g' expected shape " + tuple_str(want) + ", received " + tuple_str(gs));
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* dz;
+    auto res = new_array<T>({size_t(d.B), size_t(d.T + 1), size_t(4 * d.U)}, &dz);
+    const T *gp = static_cast<const T*>(g.data()), *op_ = static_cast<const T*>(out.data()),
+            *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
+    {
+      nb::gil_scoped_release nogil;
+      lstm_backward(d, gp, op_, cp, rp, dz);
+    }
+    return res;
+  });
+}
+
+// ---- native steps ------------------------------------------------------------------------------
+// lstm_sequence: ints [reverse]; in zx, h0, c0, r; out (T, B, 6U)
+StepFn lstm_sequence_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 4, 1);
+  expect_ints(s, 1);
+  const Slot *zx = s.in[0], *h0 = s.in[1], *c0 = s.in[2], *r = s.in[3], *y = s.out[0];
+  const DType dt = same_float_dtype(op, {{"zx", zx->dtype}, {"h0", h0->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
+  const LstmDims d = lstm_dims(op, zx->shape, h0->shape, c0->shape, r->shape);
+  expect_dtype(s, y, dt, "the result");
+  expect_shape(s, y, {d.T, d.B, 6 * d.U}, "the result");
+  const bool reverse = s.ints[0] != 0;
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
+    lstm_forward(d, zx->as<T>(), h0->as<T>(), c0->as<T>(), r->as<T>(), reverse, y->as<T>());
+  });
+  return fn;
+}
+
+// lstm_sequence_grad: in g, out, c0, r; out dz (B, T + 1, 4U)
+StepFn lstm_sequence_grad_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 4, 1);
+  expect_ints(s, 0);
+  const Slot *g = s.in[0], *out = s.in[1], *c0 = s.in[2], *r = s.in[3], *dz = s.out[0];
+  const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
+  if (out->shape.size() != 3 || out->shape[2] % 6 != 0)
+    fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(out->shape));
+  const LstmDims d = lstm_dims(op, {out->shape[1], out->shape[0], out->shape[2] / 6 * 4}, c0->shape, c0->shape, r->shape);
+  expect_shape(s, g, {d.T, d.B, 2 * d.U}, "g");
+  expect_dtype(s, dz, dt, "the result");
+  expect_shape(s, dz, {d.B, d.T + 1, 4 * d.U}, "the result");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [=]() { lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), dz->as<T>()); });
+  return fn;
+}
+
+}  // namespace
+
+void bind_recurrent(nb::module_& m) {
+  def_kernel(m, "lstm_sequence", &lstm_sequence, nb::arg("zx"), nb::arg("h0"), nb::arg("c0"), nb::arg("r"),
+             nb::arg("reverse"));
+  def_kernel(m, "lstm_sequence_grad", &lstm_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("c0"), nb::arg("r"));
+  register_step("lstm_sequence", &lstm_sequence_step);
+  register_step("lstm_sequence_grad", &lstm_sequence_grad_step);
+}
+
+}  // namespace layerkit::core

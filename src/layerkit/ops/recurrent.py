@@ -1,0 +1,79 @@
+"""The fused LSTM recurrence: `lstm_sequence`, the default path of `lk.layers.LSTM` (as cuDNN is
+Keras's on a GPU; csrc/recurrent.cpp).
+
+One primitive runs every step of the recurrence: per step one GEMM `h @ r` and one pass over the
+gates and the cell, with no graph node per step. Its gradient is a second primitive that walks
+the steps backwards and returns each step's gate pre-activation gradients; the recurrent kernel's
+gradient is then one large GEMM over all steps instead of one small product per step.
+"""
+from layerkit.backend import core
+from layerkit.ops import core as C
+from layerkit.ops import layout as S
+from layerkit.ops.linalg import matmul_raw
+from layerkit.ops.primitive import apply, register
+
+
+def _lstm_spec(zx, h0, c0, r, reverse):
+    units = r.shape[0]
+    if len(zx.shape) != 3 or len(r.shape) != 2 or r.shape[1] != 4 * units or zx.shape[2] != 4 * units:
+        raise ValueError(f"lstm_sequence: expected zx (batch, time, 4 * units) and r (units, 4 * units), received "
+                         f"{C.shape_str(zx.shape)} and {C.shape_str(r.shape)}.")
+    for name, s in (("h0", h0), ("c0", c0)):
+        if tuple(s.shape) != (zx.shape[0], units):
+            raise ValueError(f"lstm_sequence: expected {name} of shape (batch, units) = "
+                             f"{C.shape_str((zx.shape[0], units))}, received {C.shape_str(s.shape)}.")
+    return (zx.shape[1], zx.shape[0], 6 * units), zx.dtype
+
+
+def _lstm_grad(ctx, g):
+    zx, h0, c0, r = ctx.inputs
+    out, units, steps = ctx.output, r.shape[0], zx.shape[1]
+    dz_all = apply(LSTM_SEQUENCE_GRAD, S.getitem(g, (Ellipsis, slice(0, 2 * units))), out, c0, r)  # (B, T+1, 4U)
+    dz = S.getitem(dz_all, (slice(None), slice(0, steps)))  # processing order
+    dzx = dh0 = dc0 = dr = None
+    if ctx.needs(0):
+        dzx = S.getitem(dz, (slice(None), slice(None, None, -1))) if ctx.attrs["reverse"] else dz
+    if ctx.needs(1):
+        dh0 = S.getitem(dz_all, (slice(None), steps, slice(units, 2 * units)))
+    if ctx.needs(2):
+        dc0 = S.getitem(dz_all, (slice(None), steps, slice(0, units)))
+    if ctx.needs(3):
+        # sum over steps of h_{s-1}^T dz_s: one product over every (batch, step) row
+        h_prev = S.concatenate([S.expand_dims(h0, 0), S.getitem(out, (slice(0, steps - 1), slice(None),
+                                                                      slice(0, units)))], axis=0)
+        h_prev = S.transpose(h_prev, (1, 0, 2))  # (batch, steps, units), the rows of dz
+        dr = matmul_raw(S.reshape(h_prev, (-1, units)), S.reshape(dz, (-1, 4 * units)), True, False)
+    return dzx, dh0, dc0, dr
+
+
+def _lstm_grad_grad(ctx, g):
+    raise ValueError("lstm_sequence: second derivatives of the fused LSTM are not implemented. Build the layer "
+                     "with use_cudnn=False to run the step loop, which differentiates any number of times.")
+
+
+LSTM_SEQUENCE = register("lstm_sequence", forward=lambda zx, h0, c0, r, reverse: core.lstm_sequence(zx, h0, c0, r,
+                                                                                                    reverse),
+                         infer=_lstm_spec, grad=_lstm_grad, kernels=("lstm_sequence",))
+LSTM_SEQUENCE_GRAD = register(
+    "lstm_sequence_grad", forward=core.lstm_sequence_grad,
+    infer=lambda g, out, c0, r: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + 1,
+                                  out.shape[2] // 6 * 4), out.dtype),
+    grad=_lstm_grad_grad, kernels=("lstm_sequence_grad",))
+
+
+def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False):
+    """Every step of an LSTM with sigmoid gates and tanh activations (Keras's gate order i, f, c, o).
+
+    Args:
+        zx: (batch, time, 4 * units), the input projections `x_t @ kernel + bias` of every step.
+        h0, c0: (batch, units), the initial states.
+        recurrent_kernel: (units, 4 * units).
+        reverse: process the steps last to first (`go_backwards`).
+
+    Returns:
+        (time, batch, 6 * units), time-major: per processed step (in processing order) h, c, then
+        the gate activations i, f, g, o the backward pass reuses. Those last 4 * units columns are
+        saved activations: differentiation treats them as constants.
+    """
+    zx, h0, c0, r = (C.convert_to_tensor(t) for t in (zx, h0, c0, recurrent_kernel))
+    return apply(LSTM_SEQUENCE, zx, h0, c0, r, reverse=bool(reverse))

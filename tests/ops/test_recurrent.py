@@ -1,0 +1,174 @@
+"""The fused LSTM recurrence (ops.recurrent.lstm_sequence): the kernel against a NumPy loop, its
+gradient against central differences, the LSTM layer's fused path against its step loop, in
+eager and graph mode, and errors that name the op and the argument."""
+import numpy as np
+import pytest
+
+import layerkit as lk
+from layerkit import ops
+from layerkit.backend import core
+from layerkit.ops.recurrent import lstm_sequence
+from layerkit.testing import check_grad
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _reference(zx, h0, c0, r, reverse):
+    """(time, batch, 6 * units) in processing order: h, c, i, f, g, o of every step, in float64."""
+    units, steps = r.shape[0], zx.shape[1]
+    h, c, rows = h0.astype(np.float64), c0.astype(np.float64), []
+    for s in range(steps):
+        z = zx[:, steps - 1 - s if reverse else s].astype(np.float64) + h @ r
+        i, f, g, o = _sigmoid(z[:, :units]), _sigmoid(z[:, units:2 * units]), np.tanh(z[:, 2 * units:3 * units]), \
+            _sigmoid(z[:, 3 * units:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        rows.append(np.concatenate([h, c, i, f, g, o], axis=1))
+    return np.stack(rows)
+
+
+def _operands(batch, steps, units, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((batch, steps, 4 * units)).astype(dtype),
+            rng.standard_normal((batch, units)).astype(dtype), rng.standard_normal((batch, units)).astype(dtype),
+            (rng.standard_normal((units, 4 * units)) * 0.5).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("batch,steps,units", [(1, 1, 1), (3, 5, 4), (2, 7, 33), (70, 3, 130)])
+def test_the_kernel_equals_a_numpy_loop(batch, steps, units, reverse, dtype):
+    zx, h0, c0, r = _operands(batch, steps, units, dtype)
+    got = np.asarray(lstm_sequence(zx, h0, c0, r, reverse=reverse))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, _reference(zx, h0, c0, r, reverse), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradients_equal_central_differences(reverse):
+    units = 3
+    zx, h0, c0, r = _operands(2, 4, units, "float64", seed=1)
+    # h and c of every step (the gate columns are saved activations, constant to differentiation)
+    check_grad(lambda *a: lstm_sequence(*a, reverse=reverse)[:, :, :2 * units], zx, h0, c0, r, rtol=1e-6, atol=1e-8)
+
+
+def _lstm_pair(dtype, **kwargs):
+    fused, loop = lk.layers.LSTM(5, dtype=dtype, **kwargs), lk.layers.LSTM(5, dtype=dtype, use_cudnn=False, **kwargs)
+    x = np.random.default_rng(2).standard_normal((3, 6, 4)).astype(dtype)
+    fused(x), loop(x)
+    weights = [np.random.default_rng(3 + k).standard_normal(w.shape) * 0.5 for k, w in enumerate(fused.get_weights())]
+    fused.set_weights(weights)
+    loop.set_weights(weights)
+    return fused, loop, x
+
+
+def _outputs_and_grads(layer, x, initial_state):
+    xs = lk.convert_to_tensor(x)
+    states = [lk.convert_to_tensor(s) for s in initial_state] if initial_state is not None else None
+    with lk.GradientTape() as tape:
+        tape.watch([xs] + (states or []))
+        out = layer(xs, initial_state=states)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        loss = sum(ops.sum(ops.square(o) * (k + 1.0)) for k, o in enumerate(outs))
+    grads = tape.gradient(loss, [xs] + (states or []) + layer.trainable_weights)
+    return [np.asarray(o) for o in outs] + [np.asarray(g) for g in grads]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [{}, {"go_backwards": True, "return_sequences": True},
+                                    {"return_sequences": True, "return_state": True}, {"go_backwards": True,
+                                                                                      "return_state": True}])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_the_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype):
+    fused, loop, x = _lstm_pair(dtype, **kwargs)
+    rng = np.random.default_rng(4)
+    state = [rng.standard_normal((3, 5)).astype(dtype) for _ in range(2)] if with_state else None
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for a, b in zip(_outputs_and_grads(fused, x, state), _outputs_and_grads(loop, x, state)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def _kernels(layer, x, **call):
+    return lk.function(lambda t: layer(t, **call)).get_graph(x).kernel_counts()
+
+
+def test_the_fused_kernel_is_taken_only_for_the_standard_lstm():
+    x = np.random.default_rng(5).standard_normal((2, 4, 3)).astype("float32")
+    assert "lstm_sequence" in _kernels(lk.layers.LSTM(2), x)
+    assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, use_cudnn=False), x)
+    assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, activation="relu"), x)
+    assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, recurrent_activation="hard_sigmoid"), x)
+    assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2), x, mask=np.ones((2, 4), bool))
+    assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, recurrent_dropout=0.5, seed=1), x, training=True)
+    assert "lstm_sequence" in _kernels(lk.layers.LSTM(2, dropout=0.5, seed=1), x, training=True)  # input dropout
+
+
+def test_a_compiled_training_step_runs_both_lstm_kernels_natively_and_matches_eager():
+    model = lk.Sequential([lk.layers.Input(shape=(6,), dtype="int32"), lk.layers.Embedding(20, 4),
+                           lk.layers.LSTM(5), lk.layers.Dense(1, activation="sigmoid")])
+    x = np.random.default_rng(6).integers(0, 20, (3, 6)).astype("int32")
+    y = np.array([[1.0], [0.0], [1.0]], "float32")
+
+    def grads(x, y):
+        with lk.GradientTape() as tape:
+            loss = ops.mean(ops.binary_crossentropy(y, model(x)))
+        return [loss] + tape.gradient(loss, model.trainable_weights)
+    f = lk.function(grads)
+    for a, b in zip(f(x, y), grads(lk.convert_to_tensor(x), lk.convert_to_tensor(y))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    counts = f.get_graph(x, y).kernel_counts()
+    assert counts["lstm_sequence"] == 1 and counts["lstm_sequence_grad"] == 1
+    assert not f.get_concrete_function(x, y).plan.python_steps([x, y])
+
+
+def test_second_derivatives_are_refused_with_the_way_out():
+    zx, h0, c0, r = (lk.convert_to_tensor(a) for a in _operands(2, 3, 2, "float64"))
+    with lk.GradientTape() as outer:
+        outer.watch(r)
+        with lk.GradientTape() as inner:
+            inner.watch(r)
+            y = ops.sum(lstm_sequence(zx, h0, c0, r)[:, :, :2])
+        g = ops.sum(inner.gradient(y, r))
+    with pytest.raises(ValueError, match="second derivatives of the fused LSTM.*use_cudnn=False"):
+        outer.gradient(g, r)
+
+
+@pytest.mark.parametrize("args,error,match", [
+    (((2, 3, 8), (2, 3), (2, 2), (2, 8)), ValueError, r"^lstm_sequence: argument 'h0' expected shape \(2, 2\)"),
+    (((2, 3, 7), (2, 2), (2, 2), (2, 8)), ValueError, r"^lstm_sequence: argument 'zx' expected shape \(batch, time"),
+    (((2, 0, 8), (2, 2), (2, 2), (2, 8)), ValueError, r"^lstm_sequence: argument 'zx' expected shape"),
+    (((2, 3, 8), (2, 2), (3, 2), (2, 8)), ValueError, r"^lstm_sequence: argument 'c0' expected shape \(2, 2\)"),
+    (((2, 3, 8), (2, 2), (2, 2), (8, 2)), ValueError, r"^lstm_sequence: argument 'r' expected shape \(2, 8\)"),
+])
+def test_kernel_errors_name_the_argument(args, error, match):
+    arrays = [np.zeros(s, "float32") for s in args]
+    with pytest.raises(error, match=match):
+        core.lstm_sequence(*arrays, False)
+
+
+def test_kernel_dtype_errors_name_the_argument():
+    zx, h0, c0, r = _operands(2, 3, 2, "float32")
+    with pytest.raises(TypeError, match=r"^lstm_sequence: argument 'r' expected dtype float32 \(that of 'zx'\)"):
+        core.lstm_sequence(zx, h0, c0, r.astype("float64"), False)
+    with pytest.raises(TypeError, match=r"^lstm_sequence: argument 'zx' expected float32 or float64"):
+        core.lstm_sequence(zx.astype("int32"), h0, c0, r, False)
+    out = core.lstm_sequence(zx, h0, c0, r, False)
+    with pytest.raises(ValueError, match=r"^lstm_sequence_grad: argument 'g' expected shape \(3, 2, 4\)"):
+        core.lstm_sequence_grad(np.zeros((2, 3, 4), "float32"), out, c0, r)
+    with pytest.raises(ValueError, match=r"^lstm_sequence_grad: argument 'out' expected shape \(time, batch"):
+        core.lstm_sequence_grad(np.zeros((3, 2, 4), "float32"), out[..., :5], c0, r)
+
+
+@pytest.mark.parametrize("step,ints,shapes,out_shape,error", [
+    ("lstm_sequence", [0], [(2, 3, 8), (2, 2), (2, 2)], (3, 2, 12), ValueError),  # arity
+    ("lstm_sequence", [], [(2, 3, 8), (2, 2), (2, 2), (2, 8)], (3, 2, 12), ValueError),  # ints
+    ("lstm_sequence", [0], [(2, 3, 8), (2, 2), (2, 2), (2, 8)], (2, 3, 12), ValueError),  # batch-major result
+    ("lstm_sequence", [0], [(2, 3, 8), (2, 3), (2, 2), (2, 8)], (3, 2, 12), ValueError),
+    ("lstm_sequence_grad", [], [(3, 2, 4), (3, 2, 12), (2, 2), (2, 8)], (2, 3, 8), ValueError),  # no extra step
+    ("lstm_sequence_grad", [], [(3, 2, 5), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),
+])
+def test_malformed_native_steps_are_refused_naming_the_step(step, ints, shapes, out_shape, error):
+    with pytest.raises(error, match=f"^{step}: "):
+        core.run_native_step(step, ints, [], [np.zeros(s, "float32") for s in shapes], [list(out_shape)], [0])
