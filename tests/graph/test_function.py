@@ -257,6 +257,20 @@ def test_a_long_fused_chain_reuses_registers_and_keeps_every_stored_value():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
 
 
+def test_the_gemm_epilogue_fuses_through_a_reshape_that_keeps_the_last_axis():
+    w, b = _rand(4, 5, seed=1), _rand(5, seed=2)
+
+    def projected(x, last):  # a 3-D input projected by one 2-D GEMM, as an RNN's input projection
+        y = ops.reshape(ops.matmul(ops.reshape(x, (-1, 4)), w), (2, 3, 5) if last else (2, 15))
+        return ops.relu(y + b) if last else ops.relu(y + ops.tile(b, (3,)))
+    x = _rand(2, 3, 4)
+    for last, fused in ((True, True), (False, False)):
+        f = lk.function(lambda t: projected(t, last))
+        np.testing.assert_allclose(np.asarray(f(x)), np.asarray(projected(lk.convert_to_tensor(x), last)),
+                                   rtol=1e-6, atol=1e-6)
+        assert ("linear" in f.get_graph(x).kernel_counts()) == fused
+
+
 def test_training_fuses_bias_and_relu_because_relu_grad_reads_the_output():
     layer = lk.layers.Dense(4, activation="relu")
     x = _rand(6, 5)

@@ -4,7 +4,8 @@ activation to the output tile it just computed, while the tile is still in its c
 instead of a second pass over the whole output.
 
 Legality: the matmul has a 2-D weight and no transpose of x (the conv, any geometry); its only
-consumer is an `add` of a 1-D bias of the output's last size and dtype; the activation (relu,
+consumer is an `add` of a 1-D bias of the output's last size and dtype, directly or through a
+reshape that keeps the last axis (then the sum is reshaped after the fused kernel); the activation (relu,
 sigmoid or tanh) joins only when the sum has no other consumer and is not a result. The
 gradients of these activations read their output, not the pre-activation, so in training too the
 whole epilogue fuses.
@@ -58,6 +59,20 @@ _PRODUCERS = {
 }
 
 
+def _product_of(vid, g, producers, consumers, roots):
+    """(producer node, reshape node or None) when value `vid` is a matmul/conv output, or such an
+    output reshaped with its last axis kept (a 3-D input projected by a 2-D GEMM); else None."""
+    p = producers.get(vid)
+    if p is not None and p.op.name == "reshape":
+        src = p.inputs[0]
+        inner = producers.get(src)
+        if (inner is not None and inner.op.name in _PRODUCERS and len(consumers.get(src, [])) == 1 and src not in roots
+                and g.values[src].shape[-1:] == g.values[vid].shape[-1:]):
+            return inner, p
+        return None
+    return (p, None) if p is not None and p.op.name in _PRODUCERS else None
+
+
 def fuse_epilogues(g):
     consumers = g.consumers()
     roots = set(g.roots())
@@ -67,12 +82,13 @@ def fuse_epilogues(g):
         if n.op.name != "add" or len(n.inputs) != 2:
             continue
         out, bias = n.inputs
-        prod = producers.get(out)
-        if prod is None or prod.op.name not in _PRODUCERS:
+        found = _product_of(out, g, producers, consumers, roots)
+        if found is None:
             out, bias = bias, out
-            prod = producers.get(out)
-        if prod is None or prod.op.name not in _PRODUCERS or id(prod) in drop:
+            found = _product_of(out, g, producers, consumers, roots)
+        if found is None or id(found[0]) in drop:
             continue
+        prod, view = found
         fused = _PRODUCERS[prod.op.name](prod, g)
         out_spec, b = g.values[out], g.values[bias]
         if (fused is None or b.shape != out_spec.shape[-1:] or b.dtype != out_spec.dtype
@@ -83,8 +99,18 @@ def fuse_epilogues(g):
         if len(users) == 1 and n.output not in roots and users[0].op.name in _ACTIVATIONS:
             act, final = UNARY[users[0].op.name] - core.FUSED_UNARY_BASE, users[0]
         op, attrs = fused
-        replace[id(final)] = Node(op, [*prod.inputs, bias], {**attrs, "activation": act}, final.output)
+        node = Node(op, [*prod.inputs, bias], {**attrs, "activation": act}, final.output if view is None else prod.output)
+        # through a reshape: the fused kernel writes the product's own value, reshaped after
+        replace[id(final)] = [node] if view is None else [node, Node(view.op, [prod.output], view.attrs, final.output)]
         drop.update({id(prod), id(n)} - {id(final)})
+        if view is not None:
+            drop.add(id(view))
     if replace:
-        g.nodes = [replace.get(id(n), n) for n in g.nodes if id(n) not in drop]
+        nodes = []
+        for n in g.nodes:
+            if id(n) in replace:
+                nodes.extend(replace[id(n)])
+            elif id(n) not in drop:
+                nodes.append(n)
+        g.nodes = nodes
     return g
