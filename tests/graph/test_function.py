@@ -317,6 +317,31 @@ def test_cnn_training_fuses_conv_bias_and_relu_and_matches_eager_gradients():
     assert "conv2d" not in f.get_graph(x).kernel_counts()
 
 
+@pytest.mark.parametrize("pool,strides,padding", [(2, 2, "valid"), (3, 2, "same"), (3, 1, "valid")])
+def test_relu_mask_and_bias_sum_move_to_the_pooled_side_of_a_max_pool_gradient(pool, strides, padding):
+    # overlapping windows, padding and ties (zeros from relu) included: the identities hold for all
+    conv = lk.layers.Conv2D(3, 3, padding="same", activation="relu")
+    pooling = lk.layers.MaxPooling2D(pool, strides=strides, padding=padding)
+    x = _rand(2, 7, 7, 2)
+    conv(x)
+
+    def grads(x):
+        with lk.GradientTape() as tape:
+            y = ops.sum(ops.square(pooling(conv(x))) * ops.arange(3, dtype="float32"))
+        return tape.gradient(y, conv.trainable_weights)
+    f = lk.function(grads)
+    for a, b in zip(f(x), grads(lk.convert_to_tensor(x))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    graph = f.get_graph(x)
+    producers, pooled = graph.producers(), tuple(pooling.compute_output_shape((2, 7, 7, 3)))
+    (pool_grad,) = [n for n in graph.nodes if n.op.name == "max_pool2d_grad"]
+    mask = producers[pool_grad.inputs[1]]  # the relu mask, applied to the pooled gradient
+    assert "relu_grad" in (mask.attrs.get("ops") or (mask.op.name,))
+    assert graph.values[pool_grad.inputs[1]].shape == pooled
+    (bias_sum,) = [n for n in graph.nodes if n.op.name == "sum" and graph.values[n.output].shape == (3,)]
+    assert bias_sum.inputs == [pool_grad.inputs[1]]
+
+
 def test_optimizer_updates_are_written_in_place_and_stay_correct():
     w = lk.Variable(np.ones((64, 64), "float32"))
     m = lk.Variable(np.zeros((64, 64), "float32"), trainable=False)

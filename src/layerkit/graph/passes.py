@@ -7,7 +7,7 @@ import numpy as np
 
 from layerkit.graph.epilogue import fuse_epilogues
 from layerkit.graph.fusion import fuse_elementwise, update_in_place
-from layerkit.graph.ir import Graph
+from layerkit.graph.ir import Graph, Node
 
 
 def _freeze(v):
@@ -106,8 +106,57 @@ def algebraic_simplification(g):
     return dead_code_elimination(g)
 
 
+def max_pool_gradient_identities(g):
+    """Two identities of max pooling's gradient, whose every element lands on exactly one input
+    element (its window's maximum), applied where a conv -> relu -> max-pool backward meets them:
+
+    - relu_grad(x, max_pool2d_grad(x, g)) = max_pool2d_grad(x, relu_grad(max_pool2d(x), g)): the
+      relu mask is applied on the pooled side, to 1/pool_area of the elements (the input's
+      maximum is the pooled value, so the masks agree). Needs the forward's max_pool2d(x) in
+      the graph, as a training step has it.
+    - sum(max_pool2d_grad(x, g), axes including H and W) = sum(g, same axes): a bias gradient
+      summed on the pooled side.
+    """
+    pooled = {(n.inputs[0], _freeze(n.attrs)): n.output for n in g.nodes if n.op.name == "max_pool2d"}
+    consumers, roots, producers = g.consumers(), set(g.roots()), g.producers()
+    rewritten = {}
+    for n in g.nodes:
+        if n.op.name != "relu_grad":
+            continue
+        x, grad = n.inputs
+        p = producers.get(grad)
+        if (p is None or p.op.name != "max_pool2d_grad" or len(p.inputs) != 2 or p.inputs[0] != x
+                or len(consumers.get(grad, [])) != 1 or grad in roots):
+            continue
+        y = pooled.get((x, _freeze(p.attrs)))
+        if y is None:
+            continue
+        g_pooled = p.inputs[1]
+        masked = g.new_value("node", g.values[g_pooled].shape, g.values[g_pooled].dtype)
+        rewritten[id(n)] = [Node(n.op, [y, g_pooled], n.attrs, masked), Node(p.op, [x, masked], p.attrs, n.output)]
+        rewritten[id(p)] = []
+    if rewritten:
+        nodes = []
+        for n in g.nodes:
+            nodes.extend(rewritten.get(id(n), [n]))
+        g.nodes = nodes
+    producers = g.producers()
+    for n in g.nodes:
+        if n.op.name != "sum" or not n.inputs:
+            continue
+        p = producers.get(n.inputs[0])
+        if p is None or p.op.name != "max_pool2d_grad" or len(p.inputs) != 2:
+            continue
+        axes = n.attrs.get("axis")
+        rank = len(g.values[n.inputs[0]].shape)
+        axes = range(rank) if axes is None else [a % rank for a in (axes if isinstance(axes, (tuple, list)) else [axes])]
+        if {1, 2} <= set(axes):
+            n.inputs = [p.inputs[1]]
+    return dead_code_elimination(g)
+
+
 PASSES = (constant_folding, algebraic_simplification, common_subexpression_elimination, dead_code_elimination,
-          fuse_epilogues, fuse_elementwise, update_in_place)
+          max_pool_gradient_identities, fuse_epilogues, fuse_elementwise, update_in_place)
 
 
 def optimize(g, passes=PASSES):
