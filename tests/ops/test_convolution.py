@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from layerkit import ops
+from layerkit.backend import core
 from layerkit.autodiff import GradientTape, Variable
 from layerkit.ops import SymbolicTensor
 from layerkit.testing import check_grad, check_op
@@ -363,3 +364,51 @@ def test_conv_and_depthwise_match_keras_ops():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- the direct convolution (SIMD builds; rows of at least 16 output columns) -----------------------
+def _conv_reference(x, w, strides, pads, dilation):
+    """float64 cross-correlation by explicit sums over the window (NHWC, HWIO, one group)."""
+    n, h, wd, c = x.shape
+    kh, kw, _, o = w.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pads[0], pads[1]), (pads[2], pads[3]), (0, 0)))
+    oh = (h + pads[0] + pads[1] - dilation[0] * (kh - 1) - 1) // strides[0] + 1
+    ow = (wd + pads[2] + pads[3] - dilation[1] * (kw - 1) - 1) // strides[1] + 1
+    out = np.zeros((n, oh, ow, o))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, i * dilation[0]:i * dilation[0] + strides[0] * (oh - 1) + 1:strides[0],
+                       j * dilation[1]:j * dilation[1] + strides[1] * (ow - 1) + 1:strides[1], :]
+            out += patch @ w[i, j].astype(np.float64)
+    return out
+
+
+@pytest.mark.parametrize("simd", [True, False], ids=["simd-if-present", "baseline"])
+@pytest.mark.parametrize("xs,ws,strides,pads,dilation", [
+    ((2, 9, 37, 3), (3, 3, 3, 32), (1, 1), (1, 1, 1, 1), (1, 1)),    # a first layer, ragged pixel blocks
+    ((2, 6, 40, 5), (2, 4, 5, 8), (1, 2), (0, 1, 2, 1), (1, 1)),     # asymmetric pads, column stride
+    ((1, 8, 40, 16), (3, 3, 16, 64), (2, 1), (1, 1, 1, 1), (1, 2)),  # dilated, row stride
+    ((1, 5, 18, 4), (1, 1, 4, 16), (1, 1), (0, 0, 0, 0), (1, 1)),    # pointwise
+    ((1, 4, 16, 64), (3, 3, 64, 64), (1, 1), (0, 2, 0, 2), (1, 1)),  # 576 values per output
+])
+@pytest.mark.parametrize("bias,activation", [(False, -1), (True, -1), (True, "relu"), (True, "tanh")])
+def test_the_direct_convolution_equals_explicit_sums(xs, ws, strides, pads, dilation, bias, activation, simd):
+    from layerkit.graph.fusion import UNARY
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(xs).astype("float32"), rng.standard_normal(ws).astype("float32")
+    b = rng.standard_normal(ws[-1]).astype("float32")
+    act = -1 if activation == -1 else UNARY[activation] - core.FUSED_UNARY_BASE
+    expected = _conv_reference(x, w, strides, pads, dilation) + (b if bias else 0)
+    expected = {-1: lambda v: v, "relu": lambda v: np.maximum(v, 0), "tanh": np.tanh}[activation](expected)
+    previous = core._set_isa_dispatch(simd)
+    try:
+        direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)
+        got = (core.conv2d_bias(x, w, b, strides, pads, dilation, 1, act) if bias
+               else core.conv2d(x, w, strides, pads, dilation, 1))
+    finally:
+        core._set_isa_dispatch(previous)
+    assert direct == (simd and core._conv_takes_direct(xs, ws, strides, pads, dilation, 1))
+    if simd and not direct:
+        pytest.skip("this CPU has no SIMD build of the direct convolution (it needs AVX2)")
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.sqrt(np.prod(ws[:3])))

@@ -1,7 +1,9 @@
-// The float32 transcendental loops for x86-64-v4 (AVX-512 F/VL/DQ/BW, used at 256 bits): mask
+// The SIMD kernels of simd_isa.h for x86-64-v4 (AVX-512 F/VL/DQ/BW, used at 256 bits): mask
 // registers make the polynomials' edge-case selects cheap, twice the speed of x86-64-v3. See
-// unary_simd.cpp.
+// simd.h.
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -10,5 +12,5 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #define LK_ISA x86_64_v4
 #define LK_NO_ISA_DISPATCH
-#include "unary_isa.h"
+#include "simd_isa.h"
 #endif

@@ -1,5 +1,7 @@
-// The float32 transcendental loops for x86-64-v3 (AVX2 + FMA): see unary_simd.cpp.
+// The SIMD kernels of simd_isa.h for x86-64-v3 (AVX2 + FMA): see simd.h.
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -8,5 +10,5 @@
 #pragma GCC target("avx2,fma")
 #define LK_ISA x86_64_v3
 #define LK_NO_ISA_DISPATCH
-#include "unary_isa.h"
+#include "simd_isa.h"
 #endif

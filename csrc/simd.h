@@ -1,0 +1,23 @@
+// Kernels compiled once per SIMD instruction set (x86-64-v3: AVX2 + FMA; x86-64-v4: AVX-512; the
+// bodies are in simd_isa.h, compiled by simd_v3.cpp and simd_v4.cpp) and chosen at run time by
+// simd.cpp for the best set the CPU has. The default build targets any x86-64 (SSE2).
+#pragma once
+#include <cstdint>
+
+namespace layerkit::core {
+
+// A direct convolution: NHWC input (N, H, W, C), HWIO filter (KH, KW, C, O), one group, output
+// (N, OH, OW, O); strides, top/left pads and dilations.
+struct DirectConv {
+  int64_t N, H, W, C, KH, KW, O, OH, OW, sh, sw, pt, pl, dh, dw;
+};
+
+// y = act(conv(x, w) + bias) in float32 by a direct loop vectorized over the output channels,
+// for convolutions with few input values per output (C * KH * KW small, a first layer), where
+// im2col + GEMM runs with a tiny inner dimension. bias may be null; act is a U code or -1.
+// False when no SIMD build serves this geometry (the caller then runs im2col + GEMM).
+bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
+// Whether conv_direct_f32 has a loop for `out_channels` on this CPU (8, 16, 32 or 64 with AVX2).
+bool conv_direct_serves(int64_t out_channels);
+
+}  // namespace layerkit::core

@@ -1,0 +1,120 @@
+// The bodies of the SIMD kernels (see simd.h), compiled by simd_v3.cpp and simd_v4.cpp after
+// they set the target and LK_ISA, the inline namespace that keeps each compilation's copies of
+// elementwise_ops.h's inline functions apart.
+#pragma once
+#include "elementwise_ops.h"
+#include "simd.h"
+
+namespace layerkit::core::LK_ISA {
+namespace {
+template <U op>
+__attribute__((noinline)) void run(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = unary_apply<op, float>(x[i]);
+}
+
+// Output pixels computed together by the direct convolution: each filter vector loaded from L1
+// then serves kPix pixels, so the loop is bound by multiply-adds, not by loads.
+constexpr int64_t kPix = 4;
+
+// acc[p][o] += sum over the window of x * w for kPix adjacent output pixels starting at column ow0
+// (all of whose windows lie inside the row's columns when `inside`), O a compile-time constant so
+// that the accumulators stay in registers.
+template <int O, int64_t P>
+inline void conv_direct_pixels(const DirectConv& q, const float* x, const float* w, int64_t n, int64_t oh,
+                               int64_t ow0, float (&acc)[P][O]) {
+  for (int64_t kh = 0; kh < q.KH; ++kh) {
+    const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+    if (ih < 0 || ih >= q.H) continue;
+    for (int64_t kw = 0; kw < q.KW; ++kw) {
+      const int64_t iw0 = ow0 * q.sw - q.pl + kw * q.dw;
+      const float* wp = w + (kh * q.KW + kw) * q.C * O;
+      const float* xp = x + ((n * q.H + ih) * q.W + iw0) * q.C;
+      for (int64_t c = 0; c < q.C; ++c) {
+        for (int64_t p = 0; p < P; ++p) {
+          const float xv = xp[p * q.sw * q.C + c];
+          for (int o = 0; o < O; ++o) acc[p][o] += xv * wp[c * O + o];
+        }
+      }
+    }
+  }
+}
+
+// One output row (n, oh) of a direct convolution: blocks of kPix pixels whose windows stay inside
+// the input's columns, the pixels near the edges one at a time.
+template <int O>
+void conv_direct_row(const DirectConv& q, const float* x, const float* w, const float* bias, int act, int64_t row,
+                     float* y) {
+  const int64_t n = row / q.OH, oh = row % q.OH;
+  float* yr = y + row * q.OW * O;
+  // columns whose whole window is inside: ow * sw - pl >= 0 and ow * sw - pl + (KW - 1) * dw < W
+  const int64_t lo = std::min<int64_t>(q.OW, (q.pl + q.sw - 1) / q.sw);
+  const int64_t span = q.W - 1 - (q.KW - 1) * q.dw + q.pl;
+  const int64_t hi = span < 0 ? lo : std::max<int64_t>(lo, std::min<int64_t>(q.OW, span / q.sw + 1));
+  auto store = [&](const float* acc, int64_t ow) {
+    float* out = yr + ow * O;  // (plain loops: no std:: template is instantiated for this ISA)
+    for (int o = 0; o < O; ++o) out[o] = bias ? acc[o] + bias[o] : acc[o];
+  };
+  auto single = [&](int64_t ow) {
+    float acc[1][O] = {};
+    for (int64_t kh = 0; kh < q.KH; ++kh) {
+      const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+      if (ih < 0 || ih >= q.H) continue;
+      for (int64_t kw = 0; kw < q.KW; ++kw) {
+        const int64_t iw = ow * q.sw - q.pl + kw * q.dw;
+        if (iw < 0 || iw >= q.W) continue;
+        const float* xp = x + ((n * q.H + ih) * q.W + iw) * q.C;
+        const float* wp = w + (kh * q.KW + kw) * q.C * O;
+        for (int64_t c = 0; c < q.C; ++c)
+          for (int o = 0; o < O; ++o) acc[0][o] += xp[c] * wp[c * O + o];
+      }
+    }
+    store(acc[0], ow);
+  };
+  int64_t ow = 0;
+  for (; ow < lo; ++ow) single(ow);
+  for (; ow + kPix <= hi; ow += kPix) {
+    float acc[kPix][O] = {};
+    conv_direct_pixels<O, kPix>(q, x, w, n, oh, ow, acc);
+    for (int64_t p = 0; p < kPix; ++p) store(acc[p], ow + p);
+  }
+  for (; ow < q.OW; ++ow) single(ow);
+  if (act >= 0) unary_array<float>(static_cast<U>(act), yr, yr, q.OW * O);
+}
+
+template <int O>
+void conv_direct(const DirectConv& q, const float* x, const float* w_in, const float* bias, int act, float* y) {
+  const int64_t rows = q.N * q.OH;
+  // the filter, read once per pixel block, in a 64-byte aligned copy: vector loads then never
+  // straddle cache lines, whatever the caller's alignment (the timing otherwise varied by 35%
+  // from one allocation to the next)
+  const size_t bytes = (size_t(q.KH * q.KW * q.C * O) * sizeof(float) + 63) / 64 * 64;
+  float* w = static_cast<float*>(aligned_alloc(64, bytes));
+  if (w == nullptr) throw std::bad_alloc();
+  for (int64_t i = 0, n = q.KH * q.KW * q.C * O; i < n; ++i) w[i] = w_in[i];
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * q.OW * q.KH * q.KW * q.C * O > (1 << 16))
+  for (int64_t row = 0; row < rows; ++row) conv_direct_row<O>(q, x, w, bias, act, row, y);
+  free(w);
+}
+}  // namespace
+
+// y = op(x) for the ops this compilation serves; false for the others.
+bool unary_f32(int op, const float* x, float* y, int64_t n) {
+  switch (static_cast<U>(op)) {
+    case U::Exp: run<U::Exp>(x, y, n); return true;
+    case U::Tanh: run<U::Tanh>(x, y, n); return true;
+    case U::Sigmoid: run<U::Sigmoid>(x, y, n); return true;
+    default: return false;
+  }
+}
+
+// The direct convolution for O in {8, 16, 32, 64}; false for other channel counts.
+bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y) {
+  switch (q.O) {
+    case 8: conv_direct<8>(q, x, w, bias, act, y); return true;
+    case 16: conv_direct<16>(q, x, w, bias, act, y); return true;
+    case 32: conv_direct<32>(q, x, w, bias, act, y); return true;
+    case 64: conv_direct<64>(q, x, w, bias, act, y); return true;
+    default: return false;
+  }
+}
+}  // namespace layerkit::core::LK_ISA
