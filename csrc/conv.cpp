@@ -12,6 +12,7 @@
 #include "simd.h"
 
 #include <nanobind/stl/array.h>
+#include <nanobind/stl/pair.h>
 
 #include <algorithm>
 #include <array>
@@ -464,6 +465,10 @@ bool takes_direct(const Geom& q) {
   return q.G == 1 && q.Cg > 1 && q.OW >= kDirectMinCols && q.K() <= direct_max_k(q.O) && conv_direct_serves(q.O);
 }
 
+// Whether a float32 conv's filter gradient takes the direct loop: one group of 2 to 4 input
+// channels (a first layer), where the im2col GEMM has only KH * KW * C rows.
+bool takes_direct_filter(const Geom& q) { return q.G == 1 && conv_direct_filter_serves(q.C, q.O); }
+
 template <class T>
 void conv_forward(const Geom& q, const T* x, const T* w, T* y, const T* bias = nullptr, int act = -1) {
   if constexpr (std::is_same_v<T, float>) {
@@ -484,6 +489,12 @@ void conv_backprop_input(const Geom& q, const T* g, const T* w, T* dx) {
 
 template <class T>
 void conv_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (takes_direct_filter(q) &&
+        conv_direct_filter_f32({q.N, q.H, q.W, q.C, q.KH, q.KW, q.O, q.OH, q.OW, q.sh, q.sw, q.pt, q.pl, q.dh, q.dw}, x,
+                               g, dw))
+      return;
+  }
   if (q.Cg == 1) dw_backprop_filter(q, x, g, dw);
   else gemm_backprop_filter(q, x, g, dw);
 }
@@ -660,9 +671,12 @@ StepFn conv2d_backprop_filter_step(const StepSpec& s) {
 
 void bind_conv(nb::module_& m) {
   m.def("_conv_takes_direct", [](I4 x_shape, I4 w_shape, I2 strides, I4 padding, I2 dilation, int64_t groups) {
-    return takes_direct(make_geom("conv2d", "x", x_shape, "w", w_shape, strides, padding, dilation, groups));
+    const Geom q = make_geom("conv2d", "x", x_shape, "w", w_shape, strides, padding, dilation, groups);
+    return std::make_pair(takes_direct(q), takes_direct_filter(q));
   }, nb::arg("x_shape"), nb::arg("w_shape"), nb::arg("strides"), nb::arg("padding"), nb::arg("dilation"),
-        nb::arg("groups"), "Whether a float32 conv2d of this geometry runs the direct SIMD loop on this CPU (tests).");
+        nb::arg("groups"),
+        "Whether a float32 conv2d of this geometry runs the direct SIMD loops on this CPU, (forward, filter "
+        "gradient) (tests).");
   def_kernel(m, "conv2d", &conv2d, nb::arg("x"), nb::arg("w"), nb::arg("strides"), nb::arg("padding"),
              nb::arg("dilation"), nb::arg("groups"));
   def_kernel(m, "conv2d_backprop_input", &conv2d_backprop_input, nb::arg("g"), nb::arg("w"),

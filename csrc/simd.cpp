@@ -14,10 +14,12 @@ namespace layerkit::core {
 namespace x86_64_v3 {
 bool unary_f32(int op, const float* x, float* y, int64_t n);
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
+bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
 }  // namespace x86_64_v3
 namespace x86_64_v4 {
 bool unary_f32(int op, const float* x, float* y, int64_t n);
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
+bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
 }  // namespace x86_64_v4
 #endif
 
@@ -63,6 +65,20 @@ bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const 
   switch (enabled_level()) {
     case 4: return x86_64_v4::conv_direct_f32(q, x, w, bias, act, y);
     case 3: return x86_64_v3::conv_direct_f32(q, x, w, bias, act, y);
+  }
+#endif
+  return false;
+}
+
+bool conv_direct_filter_serves(int64_t c, int64_t o) {
+  return enabled_level() > 0 && c >= 2 && c <= 4 && (o == 8 || o == 16 || o == 32 || (o == 64 && c == 2)) && c * o <= 128;
+}
+
+bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  switch (enabled_level()) {
+    case 4: return x86_64_v4::conv_direct_filter_f32(q, x, g, dw);
+    case 3: return x86_64_v3::conv_direct_filter_f32(q, x, g, dw);
   }
 #endif
   return false;

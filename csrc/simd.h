@@ -17,6 +17,12 @@ struct DirectConv {
 // im2col + GEMM runs with a tiny inner dimension. bias may be null; act is a U code or -1.
 // False when no SIMD build serves this geometry (the caller then runs im2col + GEMM).
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
+// dw = the filter gradient of that convolution for its output gradient g, by direct loops with
+// one tap's C * O sums in registers: first layers (C of 2 to 4), whose im2col GEMM has only
+// KH * KW * C rows. False when no SIMD build serves C and O (then the caller runs the GEMM).
+bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
+// Whether conv_direct_filter_f32 serves C input and O output channels on this CPU.
+bool conv_direct_filter_serves(int64_t c, int64_t o);
 // Whether conv_direct_f32 has a loop for `out_channels` on this CPU (8, 16, 32 or 64 with AVX2).
 bool conv_direct_serves(int64_t out_channels);
 

@@ -95,6 +95,59 @@ void conv_direct(const DirectConv& q, const float* x, const float* w_in, const f
   for (int64_t row = 0; row < rows; ++row) conv_direct_row<O>(q, x, w, bias, act, row, y);
   free(w);
 }
+// The filter gradient of one output row (n, oh): dw[kh][kw][c][o] += sum over the row's pixels of
+// x[n, ih, iw, c] * g[n, oh, ow, o], per kernel tap, with the C * O sums in registers (C and O
+// compile-time constants).
+template <int C, int O>
+void conv_direct_filter_row(const DirectConv& q, const float* x, const float* g, int64_t row, float* dw) {
+  const int64_t n = row / q.OH, oh = row % q.OH;
+  const float* grow = g + row * q.OW * O;
+  for (int64_t kh = 0; kh < q.KH; ++kh) {
+    const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
+    if (ih < 0 || ih >= q.H) continue;
+    const float* xrow = x + (n * q.H + ih) * q.W * C;
+    for (int64_t kw = 0; kw < q.KW; ++kw) {
+      // output columns whose input column ow * sw - pl + kw * dw lies inside the row
+      const int64_t a = q.pl - kw * q.dw, b = q.W - 1 + q.pl - kw * q.dw;
+      const int64_t lo = a <= 0 ? 0 : (a + q.sw - 1) / q.sw;
+      const int64_t hi = b < 0 ? 0 : std::min<int64_t>(q.OW, b / q.sw + 1);
+      float acc[C][O] = {};
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        const float* gp = grow + ow * O;
+        const float* xp = xrow + (ow * q.sw - q.pl + kw * q.dw) * C;
+        for (int c = 0; c < C; ++c) {
+          const float xv = xp[c];
+          for (int o = 0; o < O; ++o) acc[c][o] += xv * gp[o];
+        }
+      }
+      float* d = dw + (kh * q.KW + kw) * C * O;
+      for (int c = 0; c < C; ++c)
+        for (int o = 0; o < O; ++o) d[c * O + o] += acc[c][o];
+    }
+  }
+}
+
+// The filter gradient over every row: per-thread partial sums over a fixed share of the rows,
+// added in thread order (deterministic). C functions only for memory: no std:: template is
+// instantiated for this ISA.
+template <int C, int O>
+void conv_direct_filter(const DirectConv& q, const float* x, const float* g, float* dw) {
+  const int64_t rows = q.N * q.OH, size = q.KH * q.KW * C * O;
+  const int nt = rows > 1 && rows * q.OW * q.KH * q.KW * C * O > (1 << 16) ? omp_get_max_threads() : 1;
+  float* partial = nt > 1 ? static_cast<float*>(calloc(size_t(size) * (nt - 1), sizeof(float))) : nullptr;
+  if (nt > 1 && partial == nullptr) throw std::bad_alloc();
+  for (int64_t i = 0; i < size; ++i) dw[i] = 0.f;
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    float* mine = t == 0 ? dw : partial + (t - 1) * size;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < rows; ++row) conv_direct_filter_row<C, O>(q, x, g, row, mine);
+  }
+  for (int t = 1; t < nt; ++t)
+    for (int64_t i = 0; i < size; ++i) dw[i] += partial[(t - 1) * size + i];
+  free(partial);
+}
 }  // namespace
 
 // y = op(x) for the ops this compilation serves; false for the others.
@@ -105,6 +158,17 @@ bool unary_f32(int op, const float* x, float* y, int64_t n) {
     case U::Sigmoid: run<U::Sigmoid>(x, y, n); return true;
     default: return false;
   }
+}
+
+// The direct filter gradient for C in {2, 3, 4} input channels and O in {8, 16, 32, 64} outputs
+// with C * O <= 128 (the sums of one tap fit the registers); false otherwise.
+bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw) {
+#define LK_CASE(c, o) \
+  if (q.C == c && q.O == o) return conv_direct_filter<c, o>(q, x, g, dw), true;
+  LK_CASE(2, 8) LK_CASE(2, 16) LK_CASE(2, 32) LK_CASE(2, 64) LK_CASE(3, 8) LK_CASE(3, 16) LK_CASE(3, 32)
+  LK_CASE(4, 8) LK_CASE(4, 16) LK_CASE(4, 32)
+#undef LK_CASE
+  return false;
 }
 
 // The direct convolution for O in {8, 16, 32, 64}; false for other channel counts.

@@ -1,4 +1,6 @@
 // The SIMD kernels of simd_isa.h for x86-64-v3 (AVX2 + FMA): see simd.h.
+#include <omp.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <new>

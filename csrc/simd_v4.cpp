@@ -1,6 +1,8 @@
 // The SIMD kernels of simd_isa.h for x86-64-v4 (AVX-512 F/VL/DQ/BW, used at 256 bits): mask
 // registers make the polynomials' edge-case selects cheap, twice the speed of x86-64-v3. See
 // simd.h.
+#include <omp.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <new>

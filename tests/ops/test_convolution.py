@@ -403,12 +403,51 @@ def test_the_direct_convolution_equals_explicit_sums(xs, ws, strides, pads, dila
     expected = {-1: lambda v: v, "relu": lambda v: np.maximum(v, 0), "tanh": np.tanh}[activation](expected)
     previous = core._set_isa_dispatch(simd)
     try:
-        direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)
+        direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[0]
         got = (core.conv2d_bias(x, w, b, strides, pads, dilation, 1, act) if bias
                else core.conv2d(x, w, strides, pads, dilation, 1))
     finally:
         core._set_isa_dispatch(previous)
-    assert direct == (simd and core._conv_takes_direct(xs, ws, strides, pads, dilation, 1))
+    assert direct == (simd and core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[0])
     if simd and not direct:
         pytest.skip("this CPU has no SIMD build of the direct convolution (it needs AVX2)")
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.sqrt(np.prod(ws[:3])))
+
+
+def _filter_grad_reference(x, g, ws, strides, pads, dilation):
+    """float64 dw[kh, kw, c, o] = sum over n, oh, ow of x_padded[n, window(kh, kw), c] * g[n, oh, ow, o]."""
+    kh, kw, _, _ = ws
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pads[0], pads[1]), (pads[2], pads[3]), (0, 0)))
+    oh, ow = g.shape[1:3]
+    dw = np.zeros(ws)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, i * dilation[0]:i * dilation[0] + strides[0] * (oh - 1) + 1:strides[0],
+                       j * dilation[1]:j * dilation[1] + strides[1] * (ow - 1) + 1:strides[1], :]
+            dw[i, j] = np.einsum("nhwc,nhwo->co", patch, g.astype(np.float64))
+    return dw
+
+
+@pytest.mark.parametrize("simd", [True, False], ids=["simd-if-present", "baseline"])
+@pytest.mark.parametrize("xs,ws,strides,pads,dilation", [
+    ((3, 9, 11, 3), (3, 3, 3, 32), (1, 1), (1, 1, 1, 1), (1, 1)),   # a first RGB layer
+    ((2, 10, 13, 2), (2, 4, 2, 64), (2, 1), (0, 1, 2, 1), (1, 2)),  # strides, asymmetric pads, dilation
+    ((2, 7, 8, 4), (5, 5, 4, 16), (1, 3), (2, 2, 2, 2), (1, 1)),    # RGBA, kernel wider than some rows
+    ((1, 6, 6, 3), (3, 3, 3, 8), (2, 2), (0, 0, 0, 0), (1, 1)),
+])
+def test_the_direct_filter_gradient_equals_explicit_sums(xs, ws, strides, pads, dilation, simd):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(xs).astype("float32")
+    y_shape = core.conv2d(x, rng.standard_normal(ws).astype("float32"), strides, pads, dilation, 1).shape
+    g = rng.standard_normal(y_shape).astype("float32")
+    previous = core._set_isa_dispatch(simd)
+    try:
+        direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[1]
+        got = core.conv2d_backprop_filter(x, g, ws, strides, pads, dilation, 1)
+    finally:
+        core._set_isa_dispatch(previous)
+    if simd and not direct:
+        pytest.skip("this CPU has no SIMD build of the direct convolution (it needs AVX2)")
+    assert not (direct and not simd)
+    expected = _filter_grad_reference(x, g, ws, strides, pads, dilation)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.sqrt(np.prod(y_shape[:3])))
