@@ -263,10 +263,10 @@ void gemm_backprop_filter(const Geom& q, const T* x, const T* g, T* dw) {
 // AVX2) if its rows have at least kDirectMinCols output columns (the loop computes 4 adjacent
 // pixels at a time) and few enough input values per output (C * KH * KW): up to 1152 for 64
 // output channels, 288 for fewer (each loaded input value then feeds fewer multiply-adds). In
-// those ranges it measured 150-270 GFLOP/s here where im2col + GEMM reached 75-200: a first
+// those ranges it measured 200-310 GFLOP/s here where im2col + GEMM reached 75-240: a first
 // layer (27 values per output for RGB 3x3) keeps the GEMM's inner dimension tiny, and the direct
-// loop skips writing and re-reading the im2col columns. Elsewhere (e.g. 576 values into 32
-// channels) the GEMM was faster.
+// loop skips writing and re-reading the im2col columns. Beyond them (e.g. 576 values into 32
+// channels) the two ran level.
 constexpr int64_t kDirectMinCols = 16;
 
 int64_t direct_max_k(int64_t out_channels) { return out_channels >= 64 ? 1152 : 288; }

@@ -12,27 +12,28 @@ __attribute__((noinline)) void run(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = unary_apply<op, float>(x[i]);
 }
 
-// Output pixels computed together by the direct convolution: each filter vector loaded from L1
-// then serves kPix pixels, so the loop is bound by multiply-adds, not by loads.
-constexpr int64_t kPix = 4;
+// The direct convolution computes LK_DIRECT_PIX adjacent output pixels times up to 32 output
+// channels at a time: their sums fill most of the vector registers (12 of AVX2's 16, 24 of
+// AVX-512's 32), so each filter vector loaded from L1 serves every pixel of the block and the loop
+// is bound by multiply-adds, not by loads.
+constexpr int64_t kPix = LK_DIRECT_PIX;
 
-// acc[p][o] += sum over the window of x * w for kPix adjacent output pixels starting at column ow0
-// (all of whose windows lie inside the row's columns when `inside`), O a compile-time constant so
-// that the accumulators stay in registers.
-template <int O, int64_t P>
+// acc[p][o] = sum over the window of x * w[..., ob + o] for P adjacent output pixels starting at
+// column ow0, all of whose windows lie inside the row's columns; OB output channels from ob.
+template <int O, int OB, int64_t P>
 inline void conv_direct_pixels(const DirectConv& q, const float* x, const float* w, int64_t n, int64_t oh,
-                               int64_t ow0, float (&acc)[P][O]) {
+                               int64_t ow0, int ob, float (&acc)[P][OB]) {
   for (int64_t kh = 0; kh < q.KH; ++kh) {
     const int64_t ih = oh * q.sh - q.pt + kh * q.dh;
     if (ih < 0 || ih >= q.H) continue;
     for (int64_t kw = 0; kw < q.KW; ++kw) {
       const int64_t iw0 = ow0 * q.sw - q.pl + kw * q.dw;
-      const float* wp = w + (kh * q.KW + kw) * q.C * O;
+      const float* wp = w + (kh * q.KW + kw) * q.C * O + ob;
       const float* xp = x + ((n * q.H + ih) * q.W + iw0) * q.C;
       for (int64_t c = 0; c < q.C; ++c) {
         for (int64_t p = 0; p < P; ++p) {
           const float xv = xp[p * q.sw * q.C + c];
-          for (int o = 0; o < O; ++o) acc[p][o] += xv * wp[c * O + o];
+          for (int o = 0; o < OB; ++o) acc[p][o] += xv * wp[c * O + o];
         }
       }
     }
@@ -70,12 +71,18 @@ void conv_direct_row(const DirectConv& q, const float* x, const float* w, const 
     }
     store(acc[0], ow);
   };
+  constexpr int OB = O < 32 ? O : 32;
   int64_t ow = 0;
   for (; ow < lo; ++ow) single(ow);
   for (; ow + kPix <= hi; ow += kPix) {
-    float acc[kPix][O] = {};
-    conv_direct_pixels<O, kPix>(q, x, w, n, oh, ow, acc);
-    for (int64_t p = 0; p < kPix; ++p) store(acc[p], ow + p);
+    for (int ob = 0; ob < O; ob += OB) {
+      float acc[kPix][OB] = {};
+      conv_direct_pixels<O, OB, kPix>(q, x, w, n, oh, ow, ob, acc);
+      for (int64_t p = 0; p < kPix; ++p) {
+        float* out = yr + (ow + p) * O + ob;
+        for (int o = 0; o < OB; ++o) out[o] = bias ? acc[p][o] + bias[ob + o] : acc[p][o];
+      }
+    }
   }
   for (; ow < q.OW; ++ow) single(ow);
   if (act >= 0) unary_array<float>(static_cast<U>(act), yr, yr, q.OW * O);

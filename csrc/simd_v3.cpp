@@ -12,5 +12,6 @@
 #pragma GCC target("avx2,fma")
 #define LK_ISA x86_64_v3
 #define LK_NO_ISA_DISPATCH
+#define LK_DIRECT_PIX 3
 #include "simd_isa.h"
 #endif

@@ -14,5 +14,6 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
 #define LK_ISA x86_64_v4
 #define LK_NO_ISA_DISPATCH
+#define LK_DIRECT_PIX 6
 #include "simd_isa.h"
 #endif
