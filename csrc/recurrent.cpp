@@ -9,9 +9,9 @@
 //   zx  (B, T, 4U)  input projections, gate blocks i, f, g, o (Keras's order: i, f, c, o)
 //   out (T, B, 6U)  per processed step (time-major, so each step is one contiguous block): h, c,
 //                   then the activations i, f, g, o kept for backward
-//   g   (T, B, 2U)  gradient of out's h and c columns
-//   dz  (B, T+1, 4U) per processed step the gate pre-activation gradients; row T holds dc0 in
-//                   its first U columns and dh0 in the next U
+//   g   (T, B, 6U)  gradient of out; its gate columns are ignored (saved activations)
+//   dz  (B, T, 4U)  per processed step the gate pre-activation gradients; with `initial`, one
+//                   more row per batch (B, T + 1, 4U) whose first U columns hold dc0, the next dh0
 #include <omp.h>
 
 #include "common.h"
@@ -104,15 +104,15 @@ void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, cons
 }
 
 template <class T>
-void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, T* dz) {
-  const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + 1) * G;
+void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, bool initial, T* dz) {
+  const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + initial) * G;
   std::vector<T> dh(B * U, T(0)), dc(B * U, T(0)), tc(B * U);
   for (int64_t s = S - 1; s >= 0; --s) {
 #pragma omp parallel for schedule(static) if (parallel_rows(d))
     for (int64_t b = 0; b < B; ++b) {
       const T* ob = out + (s * B + b) * O;
       const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
-      const T* gh = gin + (s * B + b) * 2 * U;
+      const T* gh = gin + (s * B + b) * O;
       T* t = tc.data() + b * U;
       unary_array<T>(U::Tanh, ob + U, t, U);
       cell_backward_row(ob + 2 * U, t, cp, gh, gh + U, dh.data() + b * U, dc.data() + b * U, dz + b * Z + s * G, U);
@@ -120,7 +120,7 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
     // the gradient reaching the previous step's h: dz_s @ r^T
     par_gemm(false, true, B, U, G, dz + s * G, Z, r, G, T(0), dh.data(), U);
   }
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = 0; initial && b < B; ++b) {
     T* last = dz + b * Z + S * G;
     std::copy_n(dc.data() + b * U, U, last);
     std::copy_n(dh.data() + b * U, U, last + U);
@@ -161,8 +161,8 @@ nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, cons
   });
 }
 
-// lstm_sequence_grad(g (T, B, 2U), out (T, B, 6U), c0 (B, U), r (U, 4U)) -> dz (B, T + 1, 4U)
-nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0, const Array& r) {
+// lstm_sequence_grad(g (T, B, 6U), out (T, B, 6U), c0 (B, U), r (U, 4U), initial) -> dz (B, T [+ 1], 4U)
+nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0, const Array& r, bool initial) {
   const char* op = "lstm_sequence_grad";
   const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
                                          {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
@@ -170,16 +170,15 @@ nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0,
   if (os.size() != 3 || os[2] % 6 != 0)
     fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(os));
   const LstmDims d = lstm_dims(op, {os[1], os[0], os[2] / 6 * 4}, shape_of(c0), shape_of(c0), shape_of(r));
-  const std::vector<int64_t> want{d.T, d.B, 2 * d.U};
-  if (gs != want) fail(op, "argument 'g' expected shape " + tuple_str(want) + ", received " + tuple_str(gs));
+  if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
   LK_DISPATCH_FLOAT(dt, op, {
     T* dz;
-    auto res = new_array<T>({size_t(d.B), size_t(d.T + 1), size_t(4 * d.U)}, &dz);
+    auto res = new_array<T>({size_t(d.B), size_t(d.T + initial), size_t(4 * d.U)}, &dz);
     const T *gp = static_cast<const T*>(g.data()), *op_ = static_cast<const T*>(out.data()),
             *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
     {
       nb::gil_scoped_release nogil;
-      lstm_backward(d, gp, op_, cp, rp, dz);
+      lstm_backward(d, gp, op_, cp, rp, initial, dz);
     }
     return res;
   });
@@ -204,21 +203,24 @@ StepFn lstm_sequence_step(const StepSpec& s) {
   return fn;
 }
 
-// lstm_sequence_grad: in g, out, c0, r; out dz (B, T + 1, 4U)
+// lstm_sequence_grad: ints [initial]; in g, out, c0, r; out dz (B, T + initial, 4U)
 StepFn lstm_sequence_grad_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
   expect_arity(s, 4, 1);
-  expect_ints(s, 0);
+  expect_ints(s, 1);
+  const bool initial = s.ints[0] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *c0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
   if (out->shape.size() != 3 || out->shape[2] % 6 != 0)
     fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(out->shape));
   const LstmDims d = lstm_dims(op, {out->shape[1], out->shape[0], out->shape[2] / 6 * 4}, c0->shape, c0->shape, r->shape);
-  expect_shape(s, g, {d.T, d.B, 2 * d.U}, "g");
+  expect_shape(s, g, out->shape, "g");
   expect_dtype(s, dz, dt, "the result");
-  expect_shape(s, dz, {d.B, d.T + 1, 4 * d.U}, "the result");
+  expect_shape(s, dz, {d.B, d.T + initial, 4 * d.U}, "the result");
   StepFn fn;
-  LK_DISPATCH_FLOAT(dt, op, fn = [=]() { lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), dz->as<T>()); });
+  LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
+    lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), initial, dz->as<T>());
+  });
   return fn;
 }
 
@@ -227,7 +229,8 @@ StepFn lstm_sequence_grad_step(const StepSpec& s) {
 void bind_recurrent(nb::module_& m) {
   def_kernel(m, "lstm_sequence", &lstm_sequence, nb::arg("zx"), nb::arg("h0"), nb::arg("c0"), nb::arg("r"),
              nb::arg("reverse"));
-  def_kernel(m, "lstm_sequence_grad", &lstm_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("c0"), nb::arg("r"));
+  def_kernel(m, "lstm_sequence_grad", &lstm_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("c0"), nb::arg("r"),
+             nb::arg("initial"));
   register_step("lstm_sequence", &lstm_sequence_step);
   register_step("lstm_sequence_grad", &lstm_sequence_grad_step);
 }

@@ -155,10 +155,10 @@ def test_kernel_dtype_errors_name_the_argument():
     with pytest.raises(TypeError, match=r"^lstm_sequence: argument 'zx' expected float32 or float64"):
         core.lstm_sequence(zx.astype("int32"), h0, c0, r, False)
     out = core.lstm_sequence(zx, h0, c0, r, False)
-    with pytest.raises(ValueError, match=r"^lstm_sequence_grad: argument 'g' expected shape \(3, 2, 4\)"):
-        core.lstm_sequence_grad(np.zeros((2, 3, 4), "float32"), out, c0, r)
+    with pytest.raises(ValueError, match=r"^lstm_sequence_grad: argument 'g' expected the shape of 'out', \(3, 2, 12\)"):
+        core.lstm_sequence_grad(np.zeros((3, 2, 4), "float32"), out, c0, r, True)
     with pytest.raises(ValueError, match=r"^lstm_sequence_grad: argument 'out' expected shape \(time, batch"):
-        core.lstm_sequence_grad(np.zeros((3, 2, 4), "float32"), out[..., :5], c0, r)
+        core.lstm_sequence_grad(np.zeros((3, 2, 5), "float32"), out[..., :5], c0, r, True)
 
 
 @pytest.mark.parametrize("step,ints,shapes,out_shape,error", [
@@ -166,8 +166,10 @@ def test_kernel_dtype_errors_name_the_argument():
     ("lstm_sequence", [], [(2, 3, 8), (2, 2), (2, 2), (2, 8)], (3, 2, 12), ValueError),  # ints
     ("lstm_sequence", [0], [(2, 3, 8), (2, 2), (2, 2), (2, 8)], (2, 3, 12), ValueError),  # batch-major result
     ("lstm_sequence", [0], [(2, 3, 8), (2, 3), (2, 2), (2, 8)], (3, 2, 12), ValueError),
-    ("lstm_sequence_grad", [], [(3, 2, 4), (3, 2, 12), (2, 2), (2, 8)], (2, 3, 8), ValueError),  # no extra step
-    ("lstm_sequence_grad", [], [(3, 2, 5), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),
+    ("lstm_sequence_grad", [1], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 3, 8), ValueError),  # no extra row
+    ("lstm_sequence_grad", [0], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # an extra row
+    ("lstm_sequence_grad", [], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # ints
+    ("lstm_sequence_grad", [1], [(3, 2, 4), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # g: 2U columns
 ])
 def test_malformed_native_steps_are_refused_naming_the_step(step, ints, shapes, out_shape, error):
     with pytest.raises(error, match=f"^{step}: "):

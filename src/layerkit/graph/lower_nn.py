@@ -125,7 +125,7 @@ def _lstm(attrs, ins, outs):
 
 
 def _lstm_grad(attrs, ins, outs):
-    return ("lstm_sequence_grad", [], []) if _floats(*ins, outs[0]) else None
+    return ("lstm_sequence_grad", [int(attrs["initial"])], []) if _floats(*ins, outs[0]) else None
 
 
 RULES = {

@@ -3,8 +3,9 @@ Keras's on a GPU; csrc/recurrent.cpp).
 
 One primitive runs every step of the recurrence: per step one GEMM `h @ r` and one pass over the
 gates and the cell, with no graph node per step. Its gradient is a second primitive that walks
-the steps backwards and returns each step's gate pre-activation gradients; the recurrent kernel's
-gradient is then one large GEMM over all steps instead of one small product per step.
+the steps backwards and returns each step's gate pre-activation gradients (and those of the
+initial states when they are needed); the recurrent kernel's gradient is then one large GEMM
+over all steps instead of one small product per step.
 """
 from layerkit.backend import core
 from layerkit.ops import core as C
@@ -28,8 +29,9 @@ def _lstm_spec(zx, h0, c0, r, reverse):
 def _lstm_grad(ctx, g):
     zx, h0, c0, r = ctx.inputs
     out, units, steps = ctx.output, r.shape[0], zx.shape[1]
-    dz_all = apply(LSTM_SEQUENCE_GRAD, S.getitem(g, (Ellipsis, slice(0, 2 * units))), out, c0, r)  # (B, T+1, 4U)
-    dz = S.getitem(dz_all, (slice(None), slice(0, steps)))  # processing order
+    initial = ctx.needs(1) or ctx.needs(2)  # dh0 and dc0 come as one more row per batch
+    dz_all = apply(LSTM_SEQUENCE_GRAD, g, out, c0, r, initial=initial)  # (B, T [+ 1], 4U)
+    dz = S.getitem(dz_all, (slice(None), slice(0, steps))) if initial else dz_all  # processing order
     dzx = dh0 = dc0 = dr = None
     if ctx.needs(0):
         dzx = S.getitem(dz, (slice(None), slice(None, None, -1))) if ctx.attrs["reverse"] else dz
@@ -56,8 +58,8 @@ LSTM_SEQUENCE = register("lstm_sequence", forward=lambda zx, h0, c0, r, reverse:
                          infer=_lstm_spec, grad=_lstm_grad, kernels=("lstm_sequence",))
 LSTM_SEQUENCE_GRAD = register(
     "lstm_sequence_grad", forward=core.lstm_sequence_grad,
-    infer=lambda g, out, c0, r: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + 1,
-                                  out.shape[2] // 6 * 4), out.dtype),
+    infer=lambda g, out, c0, r, initial: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + initial,
+                                           out.shape[2] // 6 * 4), out.dtype),
     grad=_lstm_grad_grad, kernels=("lstm_sequence_grad",))
 
 
