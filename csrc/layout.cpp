@@ -178,7 +178,7 @@ nb::object gather_kernel(Array x, Array idx, int64_t outer, int64_t n, int64_t i
   const char* name = along ? "take_along_axis" : "take";
   if ((size_t)(outer * n * inner) != x.size()) throw nb::value_error((std::string(name) + ": bad (outer, n, inner)").c_str());
   auto ix = checked_indices(name, idx, n);
-  const int64_t m = along ? (outer * inner ? (int64_t)ix.size() / (outer * inner) : 0) : (int64_t)ix.size();
+  const int64_t m = along ? (outer * inner != 0 ? (int64_t)ix.size() / (outer * inner) : 0) : (int64_t)ix.size();
   if (along && (size_t)(outer * m * inner) != ix.size()) throw nb::value_error("take_along_axis: indices do not match (outer, m, inner)");
   dtype_of(x.dtype(), name);
   const size_t item = x.itemsize();
@@ -215,7 +215,7 @@ void scatter_loop(const T* gp, T* y, const std::vector<int64_t>& ix, int64_t out
 nb::object scatter_add_kernel(Array g, Array idx, int64_t outer, int64_t n, int64_t inner, bool along) {
   const char* name = along ? "scatter_add_along_axis" : "scatter_add";
   auto ix = checked_indices(name, idx, n);
-  const int64_t m = along ? (outer * inner ? (int64_t)ix.size() / (outer * inner) : 0) : (int64_t)ix.size();
+  const int64_t m = along ? (outer * inner != 0 ? (int64_t)ix.size() / (outer * inner) : 0) : (int64_t)ix.size();
   if ((size_t)(outer * m * inner) != g.size()) throw nb::value_error((std::string(name) + ": g does not match indices").c_str());
   LK_DISPATCH_NUMERIC(dtype_of(g.dtype(), name), name, {
     T* y;
@@ -350,7 +350,7 @@ StepFn gather_step(const StepSpec& s) {
   const char* name = along ? "take_along_axis" : "take";
   if (outer < 0 || n < 0 || inner < 0 || (size_t)(outer * n * inner) != x->size())
     throw nb::value_error((std::string(name) + ": (outer, n, inner) does not match the operand").c_str());
-  const int64_t m = along ? (outer * inner ? (int64_t)idx->size() / (outer * inner) : 0) : (int64_t)idx->size();
+  const int64_t m = along ? (outer * inner != 0 ? (int64_t)idx->size() / (outer * inner) : 0) : (int64_t)idx->size();
   if ((size_t)(outer * m * inner) != y->size() || (along && (size_t)(outer * m * inner) != idx->size()))
     throw nb::value_error((std::string(name) + ": the indices do not match the result").c_str());
   expect_dtype(s, y, x->dtype, "the result");
@@ -373,7 +373,7 @@ StepFn scatter_add_step(const StepSpec& s) {
   const char* name = along ? "scatter_add_along_axis" : "scatter_add";
   if (outer < 0 || n < 0 || inner < 0 || (size_t)(outer * n * inner) != y->size())
     throw nb::value_error((std::string(name) + ": (outer, n, inner) does not match the result").c_str());
-  const int64_t m = along ? (outer * inner ? (int64_t)idx->size() / (outer * inner) : 0) : (int64_t)idx->size();
+  const int64_t m = along ? (outer * inner != 0 ? (int64_t)idx->size() / (outer * inner) : 0) : (int64_t)idx->size();
   if ((size_t)(outer * m * inner) != g->size()) throw nb::value_error((std::string(name) + ": g does not match indices").c_str());
   expect_dtype(s, y, g->dtype, "the result");
   if (idx->dtype != DType::I32 && idx->dtype != DType::I64)
