@@ -2,7 +2,7 @@
 // fused graph kernels (fused.cpp) instantiate these, so both compute bit-identical results.
 //
 // The float32 loops of exp, tanh and sigmoid also exist compiled for x86-64-v3 (AVX2 + FMA) and
-// x86-64-v4 (AVX-512), and unary_array takes the best the CPU has (unary_simd.cpp): the baseline
+// x86-64-v4 (AVX-512), and unary_array takes the best the CPU has (simd.cpp): the baseline
 // build targets any x86-64, whose SSE2 code runs these polynomials 3-6x slower. Those files
 // include this header inside other inline namespaces (LK_ISA), so the compilations of each
 // inline function never meet at link time.
