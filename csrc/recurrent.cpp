@@ -43,7 +43,9 @@ LstmDims lstm_dims(const char* op, const std::vector<int64_t>& zx, const std::ve
   return {B, T, U};
 }
 
-// Rows of a pass over the batch: a transcendental-heavy loop is worth threads early.
+// Whether the batch rows are shared out over the threads (each thread then runs its rows through
+// the whole sequence: the rows of an LSTM never meet). A transcendental-heavy loop is worth
+// threads early.
 bool parallel_rows(const LstmDims& d) { return d.B > 1 && d.B * d.U * 8 >= kParallelGrain / 4; }
 
 template <class T>
@@ -84,21 +86,30 @@ template <class T>
 void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, const T* r, bool reverse, T* out) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U;
   std::vector<T> z(B * G);
-  for (int64_t s = 0; s < S; ++s) {
-    const int64_t t = reverse ? S - 1 - s : s;
-    const T* hp = s ? out + (s - 1) * B * O : h0;  // h of the previous step, rows O (or U) apart
-    par_gemm(false, false, B, G, U, hp, s ? O : U, r, G, T(0), z.data(), G);
-#pragma omp parallel for schedule(static) if (parallel_rows(d))
-    for (int64_t b = 0; b < B; ++b) {
-      T* zb = z.data() + b * G;
-      add_into(zb, zx + (b * S + t) * G, G);
-      unary_array<T>(U::Sigmoid, zb, zb, 2 * U);  // i, f
-      unary_array<T>(U::Tanh, zb + 2 * U, zb + 2 * U, U);  // g
-      unary_array<T>(U::Sigmoid, zb + 3 * U, zb + 3 * U, U);  // o
-      T* ob = out + (s * B + b) * O;
-      const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
-      cell_forward_row(zb, cp, ob, ob + U, U);
-      std::copy_n(zb, G, ob + 2 * U);
+  blas_on_caller();
+  // each thread owns a share of the batch rows for the whole sequence: per step it multiplies its
+  // rows of h by r and runs their cells at once, with no barrier between the two
+  const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
+#pragma omp parallel num_threads(nt)
+  {
+    const int th = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t b0 = B * th / n, b1 = B * (th + 1) / n;
+    for (int64_t s = 0; s < S; ++s) {
+      const int64_t t = reverse ? S - 1 - s : s;
+      const T* hp = s ? out + (s - 1) * B * O : h0;  // h of the previous step, rows O (or U) apart
+      const int64_t ld = s ? O : U;
+      if (b1 > b0) blas_gemm(false, false, b1 - b0, G, U, hp + b0 * ld, ld, r, G, T(0), z.data() + b0 * G, G);
+      for (int64_t b = b0; b < b1; ++b) {
+        T* zb = z.data() + b * G;
+        add_into(zb, zx + (b * S + t) * G, G);
+        unary_array<T>(U::Sigmoid, zb, zb, 2 * U);  // i, f
+        unary_array<T>(U::Tanh, zb + 2 * U, zb + 2 * U, U);  // g
+        unary_array<T>(U::Sigmoid, zb + 3 * U, zb + 3 * U, U);  // o
+        T* ob = out + (s * B + b) * O;
+        const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
+        cell_forward_row(zb, cp, ob, ob + U, U);
+        std::copy_n(zb, G, ob + 2 * U);
+      }
     }
   }
 }
@@ -107,18 +118,26 @@ template <class T>
 void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, bool initial, T* dz) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + initial) * G;
   std::vector<T> dh(B * U, T(0)), dc(B * U, T(0)), tc(B * U);
-  for (int64_t s = S - 1; s >= 0; --s) {
-#pragma omp parallel for schedule(static) if (parallel_rows(d))
-    for (int64_t b = 0; b < B; ++b) {
-      const T* ob = out + (s * B + b) * O;
-      const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
-      const T* gh = gin + (s * B + b) * O;
-      T* t = tc.data() + b * U;
-      unary_array<T>(U::Tanh, ob + U, t, U);
-      cell_backward_row(ob + 2 * U, t, cp, gh, gh + U, dh.data() + b * U, dc.data() + b * U, dz + b * Z + s * G, U);
+  blas_on_caller();
+  // as in the forward pass, each thread owns a share of the batch rows for the whole sequence
+  const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
+#pragma omp parallel num_threads(nt)
+  {
+    const int th = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t b0 = B * th / n, b1 = B * (th + 1) / n;
+    for (int64_t s = S - 1; s >= 0; --s) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const T* ob = out + (s * B + b) * O;
+        const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
+        const T* gh = gin + (s * B + b) * O;
+        T* t = tc.data() + b * U;
+        unary_array<T>(U::Tanh, ob + U, t, U);
+        cell_backward_row(ob + 2 * U, t, cp, gh, gh + U, dh.data() + b * U, dc.data() + b * U, dz + b * Z + s * G, U);
+      }
+      // the gradient reaching the previous step's h of these rows: dz_s @ r^T
+      if (b1 > b0)
+        blas_gemm(false, true, b1 - b0, U, G, dz + b0 * Z + s * G, Z, r, G, T(0), dh.data() + b0 * U, U);
     }
-    // the gradient reaching the previous step's h: dz_s @ r^T
-    par_gemm(false, true, B, U, G, dz + s * G, Z, r, G, T(0), dh.data(), U);
   }
   for (int64_t b = 0; initial && b < B; ++b) {
     T* last = dz + b * Z + S * G;
