@@ -26,6 +26,8 @@ def _matmul_spec(a, b, transpose_a, transpose_b):
 
 
 def _matmul_forward(a, b, transpose_a, transpose_b):
+    if a.ndim == 2 and b.ndim == 2:  # the common case: straight to the kernel
+        return core.matmul(a, b, transpose_a, transpose_b)
     ba, bb = a.shape[:-2], b.shape[:-2]
     if not bb and not transpose_a:
         # (..., M, K) @ (K, N): every batch row through one tall GEMM
@@ -91,7 +93,8 @@ def matmul(x1, x2):
         x1 = S.reshape(x1, (1, x1.shape[0]))
     if v2:
         x2 = S.reshape(x2, (x2.shape[0], 1))
-    C.broadcast_shapes("matmul", x1.shape[:-2], x2.shape[:-2])  # the error names the op and both shapes
+    if x1.ndim > 2 or x2.ndim > 2:
+        C.broadcast_shapes("matmul", x1.shape[:-2], x2.shape[:-2])  # the error names the op and both shapes
     out = matmul_raw(x1, x2)
     if v1:
         out = S.squeeze(out, -2)
