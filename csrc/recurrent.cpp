@@ -1,6 +1,6 @@
-// The LSTM recurrence as one kernel per direction (the fused path of lk.layers.LSTM, as cuDNN is
-// Keras's on a GPU). The input projection x @ W + b of every step is one GEMM done before, by
-// the caller; what remains is inherently sequential: per step one GEMM h @ R over the threads
+// The LSTM and GRU recurrences as one kernel per direction (the fused paths of lk.layers.LSTM
+// and lk.layers.GRU, as cuDNN is Keras's on a GPU). The input projection x @ W + b of every step
+// is one GEMM done before, by the caller; what remains is inherently sequential: per step one GEMM h @ R over the threads
 // and one pass computing the gates and the cell. The backward pass runs the steps in reverse and
 // returns the pre-activation gradients of every step; the weight gradients are then single large
 // GEMMs over all steps (done by the caller with ordinary ops).
@@ -147,6 +147,116 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
   }
 }
 
+// ---- GRU (reset_after: Keras's default and cuDNN's convention) ----------------------------------
+// Layouts, as for the LSTM (processing order s reads input step t = s, or T-1-s when reverse):
+//   xp  (B, T, 3U)  input projections x_t @ W + b_in, gate blocks z, r, h
+//   out (T, B, 5U)  per processed step: h, then z, r, the candidate hh and the recurrent part of
+//                   the candidate's pre-activation (h_prev @ R_h + b_rh), kept for backward
+//   g   (T, B, 5U)  gradient of out; only its h columns are read
+//   dz  (B, T [+ 1], 6U)  per processed step the gradients of the input projection (3U) and of
+//                   the recurrent product h_prev @ R + b_r (3U); with `initial` one more row per
+//                   batch whose first U columns hold dh0
+
+// Checks the GRU operands: xp (B, T, 3U), h0 (B, U), r (U, 3U), rb (3U).
+LstmDims gru_dims(const char* op, const std::vector<int64_t>& xp, const std::vector<int64_t>& h0,
+                  const std::vector<int64_t>& r, const std::vector<int64_t>& rb) {
+  if (xp.size() != 3 || xp[2] % 3 != 0 || xp[1] < 1)
+    fail(op, "argument 'xp' expected shape (batch, time >= 1, 3 * units), received " + tuple_str(xp));
+  const int64_t B = xp[0], T = xp[1], U = xp[2] / 3;
+  const std::vector<int64_t> state{B, U}, rec{U, 3 * U}, bias{3 * U};
+  if (h0 != state) fail(op, "argument 'h0' expected shape " + tuple_str(state) + ", received " + tuple_str(h0));
+  if (r != rec) fail(op, "argument 'r' expected shape " + tuple_str(rec) + " (units, 3 * units), received " + tuple_str(r));
+  if (rb != bias) fail(op, "argument 'rb' expected shape " + tuple_str(bias) + ", received " + tuple_str(rb));
+  return {B, T, U};
+}
+
+// One batch row of a GRU forward step: a = (z, r, h) pre-activations from the input, q the
+// recurrent product h_prev @ R + rb; writes h, z, r, hh, q_h.
+template <class T>
+void gru_forward_row(T* __restrict a, const T* __restrict q, const T* __restrict hp, T* __restrict o, int64_t n) {
+  for (int64_t u = 0; u < 2 * n; ++u) a[u] += q[u];
+  unary_array<T>(U::Sigmoid, a, o + n, 2 * n);  // z, r
+  const T* r = o + 2 * n;
+  for (int64_t u = 0; u < n; ++u) a[2 * n + u] += r[u] * q[2 * n + u];
+  unary_array<T>(U::Tanh, a + 2 * n, o + 3 * n, n);  // hh
+  const T *z = o + n, *hh = o + 3 * n;
+  for (int64_t u = 0; u < n; ++u) {
+    o[u] = z[u] * hp[u] + (T(1) - z[u]) * hh[u];
+    o[4 * n + u] = q[2 * n + u];
+  }
+}
+
+// One batch row of a GRU backward step: from the gradient reaching h (gh + dh), the gradients of
+// the input projection (dx) and of the recurrent product (dq); dh becomes the direct part of the
+// gradient reaching h_prev (dh * z; the caller adds dq @ R^T).
+template <class T>
+void gru_backward_row(const T* __restrict o, const T* __restrict hp, const T* __restrict gh, T* __restrict dh,
+                      T* __restrict dx, T* __restrict dq, int64_t n) {
+  const T *z = o + n, *r = o + 2 * n, *hh = o + 3 * n, *qh = o + 4 * n;
+  for (int64_t u = 0; u < n; ++u) {
+    const T h_grad = gh[u] + dh[u];
+    const T dz = h_grad * (hp[u] - hh[u]) * z[u] * (T(1) - z[u]);
+    const T dpre = h_grad * (T(1) - z[u]) * (T(1) - hh[u] * hh[u]);
+    const T dr = dpre * qh[u] * r[u] * (T(1) - r[u]);
+    dx[u] = dz, dx[n + u] = dr, dx[2 * n + u] = dpre;
+    dq[u] = dz, dq[n + u] = dr, dq[2 * n + u] = dpre * r[u];
+    dh[u] = h_grad * z[u];
+  }
+}
+
+template <class T>
+void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const T* rb, bool reverse, T* out) {
+  const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U;
+  std::vector<T> q(B * G), a(B * G);
+  blas_on_caller();
+  const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
+#pragma omp parallel num_threads(nt)
+  {
+    const int th = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t b0 = B * th / n, b1 = B * (th + 1) / n;
+    for (int64_t s = 0; s < S; ++s) {
+      const int64_t t = reverse ? S - 1 - s : s;
+      const T* hp = s ? out + (s - 1) * B * O : h0;
+      const int64_t ld = s ? O : U;
+      for (int64_t b = b0; b < b1; ++b) std::copy_n(rb, G, q.data() + b * G);
+      if (b1 > b0) blas_gemm(false, false, b1 - b0, G, U, hp + b0 * ld, ld, r, G, T(1), q.data() + b0 * G, G);
+      for (int64_t b = b0; b < b1; ++b) {
+        T* ab = a.data() + b * G;
+        std::copy_n(xp + (b * S + t) * G, G, ab);
+        gru_forward_row(ab, q.data() + b * G, hp + b * ld, out + (s * B + b) * O, U);
+      }
+    }
+  }
+}
+
+template <class T>
+void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, const T* r, bool initial, T* dz) {
+  const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U, W = 6 * U, Z = (S + initial) * W;
+  std::vector<T> dh(B * U, T(0));
+  blas_on_caller();
+  const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
+#pragma omp parallel num_threads(nt)
+  {
+    const int th = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t b0 = B * th / n, b1 = B * (th + 1) / n;
+    for (int64_t s = S - 1; s >= 0; --s) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const T* hp = s ? out + ((s - 1) * B + b) * O : h0 + b * U;
+        T* row = dz + b * Z + s * W;
+        gru_backward_row(out + (s * B + b) * O, hp, gin + (s * B + b) * O, dh.data() + b * U, row, row + G, U);
+      }
+      // the gradient reaching h_prev through the recurrent product: dq_s @ r^T, added to dh * z
+      if (b1 > b0)
+        blas_gemm(false, true, b1 - b0, U, G, dz + b0 * Z + s * W + G, Z, r, G, T(1), dh.data() + b0 * U, U);
+    }
+  }
+  for (int64_t b = 0; initial && b < B; ++b) {
+    T* last = dz + b * Z + S * W;
+    std::copy_n(dh.data() + b * U, U, last);
+    std::fill_n(last + U, W - U, T(0));
+  }
+}
+
 DType same_float_dtype(const char* op, const std::vector<std::pair<const char*, DType>>& args) {
   const DType dt = args[0].second;
   if (dt != DType::F32 && dt != DType::F64)
@@ -203,6 +313,48 @@ nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0,
   });
 }
 
+// gru_sequence(xp, h0, r, rb, reverse) -> out (T, B, 5U)
+nb::object gru_sequence(const Array& xp, const Array& h0, const Array& r, const Array& rb, bool reverse) {
+  const char* op = "gru_sequence";
+  const DType dt = same_float_dtype(op, {{"xp", array_dtype(xp, op)}, {"h0", array_dtype(h0, op)},
+                                         {"r", array_dtype(r, op)}, {"rb", array_dtype(rb, op)}});
+  const LstmDims d = gru_dims(op, shape_of(xp), shape_of(h0), shape_of(r), shape_of(rb));
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* out;
+    auto res = new_array<T>({size_t(d.T), size_t(d.B), size_t(5 * d.U)}, &out);
+    const T *xq = static_cast<const T*>(xp.data()), *hq = static_cast<const T*>(h0.data()),
+            *rq = static_cast<const T*>(r.data()), *bq = static_cast<const T*>(rb.data());
+    {
+      nb::gil_scoped_release nogil;
+      gru_forward(d, xq, hq, rq, bq, reverse, out);
+    }
+    return res;
+  });
+}
+
+// gru_sequence_grad(g (T, B, 5U), out (T, B, 5U), h0 (B, U), r (U, 3U), initial) -> dz (B, T [+ 1], 6U)
+nb::object gru_sequence_grad(const Array& g, const Array& out, const Array& h0, const Array& r, bool initial) {
+  const char* op = "gru_sequence_grad";
+  const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
+                                         {"h0", array_dtype(h0, op)}, {"r", array_dtype(r, op)}});
+  const std::vector<int64_t> os = shape_of(out), gs = shape_of(g);
+  if (os.size() != 3 || os[2] % 5 != 0)
+    fail(op, "argument 'out' expected shape (time, batch, 5 * units), received " + tuple_str(os));
+  const LstmDims d = gru_dims(op, {os[1], os[0], os[2] / 5 * 3}, shape_of(h0), shape_of(r), {os[2] / 5 * 3});
+  if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* dz;
+    auto res = new_array<T>({size_t(d.B), size_t(d.T + initial), size_t(6 * d.U)}, &dz);
+    const T *gp = static_cast<const T*>(g.data()), *op_ = static_cast<const T*>(out.data()),
+            *hp = static_cast<const T*>(h0.data()), *rp = static_cast<const T*>(r.data());
+    {
+      nb::gil_scoped_release nogil;
+      gru_backward(d, gp, op_, hp, rp, initial, dz);
+    }
+    return res;
+  });
+}
+
 // ---- native steps ------------------------------------------------------------------------------
 // lstm_sequence: ints [reverse]; in zx, h0, c0, r; out (T, B, 6U)
 StepFn lstm_sequence_step(const StepSpec& s) {
@@ -243,6 +395,46 @@ StepFn lstm_sequence_grad_step(const StepSpec& s) {
   return fn;
 }
 
+// gru_sequence: ints [reverse]; in xp, h0, r, rb; out (T, B, 5U)
+StepFn gru_sequence_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 4, 1);
+  expect_ints(s, 1);
+  const Slot *xp = s.in[0], *h0 = s.in[1], *r = s.in[2], *rb = s.in[3], *y = s.out[0];
+  const DType dt = same_float_dtype(op, {{"xp", xp->dtype}, {"h0", h0->dtype}, {"r", r->dtype}, {"rb", rb->dtype}});
+  const LstmDims d = gru_dims(op, xp->shape, h0->shape, r->shape, rb->shape);
+  expect_dtype(s, y, dt, "the result");
+  expect_shape(s, y, {d.T, d.B, 5 * d.U}, "the result");
+  const bool reverse = s.ints[0] != 0;
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
+    gru_forward(d, xp->as<T>(), h0->as<T>(), r->as<T>(), rb->as<T>(), reverse, y->as<T>());
+  });
+  return fn;
+}
+
+// gru_sequence_grad: ints [initial]; in g, out, h0, r; out dz (B, T + initial, 6U)
+StepFn gru_sequence_grad_step(const StepSpec& s) {
+  const char* op = s.kernel.c_str();
+  expect_arity(s, 4, 1);
+  expect_ints(s, 1);
+  const bool initial = s.ints[0] != 0;
+  const Slot *g = s.in[0], *out = s.in[1], *h0 = s.in[2], *r = s.in[3], *dz = s.out[0];
+  const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"h0", h0->dtype}, {"r", r->dtype}});
+  if (out->shape.size() != 3 || out->shape[2] % 5 != 0)
+    fail(op, "argument 'out' expected shape (time, batch, 5 * units), received " + tuple_str(out->shape));
+  const LstmDims d = gru_dims(op, {out->shape[1], out->shape[0], out->shape[2] / 5 * 3}, h0->shape, r->shape,
+                              {out->shape[2] / 5 * 3});
+  expect_shape(s, g, out->shape, "g");
+  expect_dtype(s, dz, dt, "the result");
+  expect_shape(s, dz, {d.B, d.T + initial, 6 * d.U}, "the result");
+  StepFn fn;
+  LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
+    gru_backward(d, g->as<T>(), out->as<T>(), h0->as<T>(), r->as<T>(), initial, dz->as<T>());
+  });
+  return fn;
+}
+
 }  // namespace
 
 void bind_recurrent(nb::module_& m) {
@@ -250,6 +442,12 @@ void bind_recurrent(nb::module_& m) {
              nb::arg("reverse"));
   def_kernel(m, "lstm_sequence_grad", &lstm_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("c0"), nb::arg("r"),
              nb::arg("initial"));
+  def_kernel(m, "gru_sequence", &gru_sequence, nb::arg("xp"), nb::arg("h0"), nb::arg("r"), nb::arg("rb"),
+             nb::arg("reverse"));
+  def_kernel(m, "gru_sequence_grad", &gru_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("h0"), nb::arg("r"),
+             nb::arg("initial"));
+  register_step("gru_sequence", &gru_sequence_step);
+  register_step("gru_sequence_grad", &gru_sequence_grad_step);
   register_step("lstm_sequence", &lstm_sequence_step);
   register_step("lstm_sequence_grad", &lstm_sequence_grad_step);
 }

@@ -174,3 +174,113 @@ def test_kernel_dtype_errors_name_the_argument():
 def test_malformed_native_steps_are_refused_naming_the_step(step, ints, shapes, out_shape, error):
     with pytest.raises(error, match=f"^{step}: "):
         core.run_native_step(step, ints, [], [np.zeros(s, "float32") for s in shapes], [list(out_shape)], [0])
+
+
+# ---- GRU ------------------------------------------------------------------------------------------
+from layerkit.ops.recurrent import gru_sequence  # noqa: E402
+
+
+def _gru_reference(xp, h0, r, rb, reverse):
+    """(time, batch, 5 * units) in processing order: h, z, r, hh and the candidate's recurrent part."""
+    units, steps = r.shape[0], xp.shape[1]
+    h, rows = h0.astype(np.float64), []
+    for s in range(steps):
+        x = xp[:, steps - 1 - s if reverse else s].astype(np.float64)
+        q = h @ r + rb
+        z, rr = _sigmoid(x[:, :units] + q[:, :units]), _sigmoid(x[:, units:2 * units] + q[:, units:2 * units])
+        hh = np.tanh(x[:, 2 * units:] + rr * q[:, 2 * units:])
+        h = z * h + (1 - z) * hh
+        rows.append(np.concatenate([h, z, rr, hh, q[:, 2 * units:]], axis=1))
+    return np.stack(rows)
+
+
+def _gru_operands(batch, steps, units, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((batch, steps, 3 * units)).astype(dtype),
+            rng.standard_normal((batch, units)).astype(dtype),
+            (rng.standard_normal((units, 3 * units)) * 0.5).astype(dtype),
+            rng.standard_normal(3 * units).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("batch,steps,units", [(1, 1, 1), (3, 5, 4), (2, 7, 33), (70, 3, 130)])
+def test_the_gru_kernel_equals_a_numpy_loop(batch, steps, units, reverse, dtype):
+    xp, h0, r, rb = _gru_operands(batch, steps, units, dtype)
+    got = np.asarray(gru_sequence(xp, h0, r, rb, reverse=reverse))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, _gru_reference(xp, h0, r, rb, reverse), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_gradients_equal_central_differences(reverse):
+    units = 3
+    xp, h0, r, rb = _gru_operands(2, 4, units, "float64", seed=1)
+    check_grad(lambda *a: gru_sequence(*a, reverse=reverse)[:, :, :units], xp, h0, r, rb, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [{}, {"go_backwards": True, "return_sequences": True},
+                                    {"return_sequences": True, "return_state": True, "use_bias": False},
+                                    {"go_backwards": True, "return_state": True}])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_the_gru_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype):
+    fused, loop = lk.layers.GRU(5, dtype=dtype, **kwargs), lk.layers.GRU(5, dtype=dtype, use_cudnn=False, **kwargs)
+    x = np.random.default_rng(2).standard_normal((3, 6, 4)).astype(dtype)
+    fused(x), loop(x)
+    weights = [np.random.default_rng(3 + k).standard_normal(w.shape) * 0.5 for k, w in enumerate(fused.get_weights())]
+    fused.set_weights(weights)
+    loop.set_weights(weights)
+    state = [np.random.default_rng(4).standard_normal((3, 5)).astype(dtype)] if with_state else None
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for a, b in zip(_outputs_and_grads(fused, x, state), _outputs_and_grads(loop, x, state)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_the_fused_gru_kernel_is_taken_only_for_the_standard_gru():
+    x = np.random.default_rng(5).standard_normal((2, 4, 3)).astype("float32")
+    assert "gru_sequence" in _kernels(lk.layers.GRU(2), x)
+    assert "gru_sequence" not in _kernels(lk.layers.GRU(2, use_cudnn=False), x)
+    assert "gru_sequence" not in _kernels(lk.layers.GRU(2, reset_after=False), x)
+    assert "gru_sequence" not in _kernels(lk.layers.GRU(2, activation="relu"), x)
+    assert "gru_sequence" not in _kernels(lk.layers.GRU(2), x, mask=np.ones((2, 4), bool))
+    assert "gru_sequence" not in _kernels(lk.layers.GRU(2, recurrent_dropout=0.5, seed=1), x, training=True)
+
+
+def test_a_compiled_gru_training_step_runs_both_kernels_natively_and_matches_eager():
+    model = lk.Sequential([lk.layers.Input(shape=(6,), dtype="int32"), lk.layers.Embedding(20, 4),
+                           lk.layers.GRU(5), lk.layers.Dense(1, activation="sigmoid")])
+    x = np.random.default_rng(6).integers(0, 20, (3, 6)).astype("int32")
+    y = np.array([[1.0], [0.0], [1.0]], "float32")
+
+    def grads(x, y):
+        with lk.GradientTape() as tape:
+            loss = ops.mean(ops.binary_crossentropy(y, model(x)))
+        return [loss] + tape.gradient(loss, model.trainable_weights)
+    f = lk.function(grads)
+    for a, b in zip(f(x, y), grads(lk.convert_to_tensor(x), lk.convert_to_tensor(y))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    counts = f.get_graph(x, y).kernel_counts()
+    assert counts["gru_sequence"] == 1 and counts["gru_sequence_grad"] == 1
+    assert not f.get_concrete_function(x, y).plan.python_steps([x, y])
+
+
+def test_gru_kernel_errors_name_the_argument():
+    xp, h0, r, rb = _gru_operands(2, 3, 2, "float32")
+    with pytest.raises(ValueError, match=r"^gru_sequence: argument 'rb' expected shape \(6,\)"):
+        core.gru_sequence(xp, h0, r, rb[:5], False)
+    with pytest.raises(ValueError, match=r"^gru_sequence: argument 'h0' expected shape \(2, 2\)"):
+        core.gru_sequence(xp, h0[:1], r, rb, False)
+    with pytest.raises(ValueError, match=r"^gru_sequence: argument 'xp' expected shape \(batch, time >= 1, 3"):
+        core.gru_sequence(xp[..., :5], h0, r, rb, False)
+    with pytest.raises(TypeError, match=r"^gru_sequence: argument 'r' expected dtype float32"):
+        core.gru_sequence(xp, h0, r.astype("float64"), rb, False)
+    out = core.gru_sequence(xp, h0, r, rb, False)
+    with pytest.raises(ValueError, match=r"^gru_sequence_grad: argument 'g' expected the shape of 'out'"):
+        core.gru_sequence_grad(out[..., :4], out, h0, r, True)
+    with pytest.raises(ValueError, match=r"^gru_sequence_grad: argument 'out' expected shape \(time, batch, 5"):
+        core.gru_sequence_grad(out[..., :4], out[..., :4], h0, r, True)
+    with pytest.raises(ValueError, match=r"^gru_sequence_grad: "):
+        core.run_native_step("gru_sequence_grad", [1], [], [out, out, h0, r], [[2, 3, 12]], [0])  # no extra row
+    with pytest.raises(ValueError, match=r"^gru_sequence: "):
+        core.run_native_step("gru_sequence", [0], [], [xp, h0, r], [[3, 2, 10]], [0])  # arity

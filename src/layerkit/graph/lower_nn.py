@@ -128,6 +128,14 @@ def _lstm_grad(attrs, ins, outs):
     return ("lstm_sequence_grad", [int(attrs["initial"])], []) if _floats(*ins, outs[0]) else None
 
 
+def _gru(attrs, ins, outs):
+    return ("gru_sequence", [int(attrs["reverse"])], []) if _floats(*ins, outs[0]) else None
+
+
+def _gru_grad(attrs, ins, outs):
+    return ("gru_sequence_grad", [int(attrs["initial"])], []) if _floats(*ins, outs[0]) else None
+
+
 RULES = {
     "conv2d": _conv2d,
     "conv2d_bias": _conv2d_bias,
@@ -141,6 +149,8 @@ RULES = {
     "log_softmax": _softmax_rule("log_softmax"),
     "sparse_softmax_cross_entropy": _xent,
     "sparse_softmax_cross_entropy_grad": _xent_grad,
+    "gru_sequence": _gru,
+    "gru_sequence_grad": _gru_grad,
     "lstm_sequence": _lstm,
     "lstm_sequence_grad": _lstm_grad,
 }

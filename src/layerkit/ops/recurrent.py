@@ -1,5 +1,5 @@
-"""The fused LSTM recurrence: `lstm_sequence`, the default path of `lk.layers.LSTM` (as cuDNN is
-Keras's on a GPU; csrc/recurrent.cpp).
+"""The fused LSTM and GRU recurrences: `lstm_sequence` and `gru_sequence`, the default paths of
+`lk.layers.LSTM` and `lk.layers.GRU` (as cuDNN is Keras's on a GPU; csrc/recurrent.cpp).
 
 One primitive runs every step of the recurrence: per step one GEMM `h @ r` and one pass over the
 gates and the cell, with no graph node per step. Its gradient is a second primitive that walks
@@ -10,6 +10,7 @@ over all steps instead of one small product per step.
 from layerkit.backend import core
 from layerkit.ops import core as C
 from layerkit.ops import layout as S
+from layerkit.ops import reduction as R
 from layerkit.ops.linalg import matmul_raw
 from layerkit.ops.primitive import apply, register
 
@@ -48,9 +49,11 @@ def _lstm_grad(ctx, g):
     return dzx, dh0, dc0, dr
 
 
-def _lstm_grad_grad(ctx, g):
-    raise ValueError("lstm_sequence: second derivatives of the fused LSTM are not implemented. Build the layer "
-                     "with use_cudnn=False to run the step loop, which differentiates any number of times.")
+def _second_derivative(layer):
+    def refuse(ctx, g):
+        raise ValueError(f"{ctx.op.name}: second derivatives of the fused {layer} are not implemented. Build the "
+                         "layer with use_cudnn=False to run the step loop, which differentiates any number of times.")
+    return refuse
 
 
 LSTM_SEQUENCE = register("lstm_sequence", forward=lambda zx, h0, c0, r, reverse: core.lstm_sequence(zx, h0, c0, r,
@@ -60,7 +63,7 @@ LSTM_SEQUENCE_GRAD = register(
     "lstm_sequence_grad", forward=core.lstm_sequence_grad,
     infer=lambda g, out, c0, r, initial: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + initial,
                                            out.shape[2] // 6 * 4), out.dtype),
-    grad=_lstm_grad_grad, kernels=("lstm_sequence_grad",))
+    grad=_second_derivative("LSTM"), kernels=("lstm_sequence_grad",))
 
 
 def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False):
@@ -79,3 +82,70 @@ def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False):
     """
     zx, h0, c0, r = (C.convert_to_tensor(t) for t in (zx, h0, c0, recurrent_kernel))
     return apply(LSTM_SEQUENCE, zx, h0, c0, r, reverse=bool(reverse))
+
+
+def _gru_spec(xp, h0, r, rb, reverse):
+    units = r.shape[0]
+    if (len(xp.shape) != 3 or len(r.shape) != 2 or r.shape[1] != 3 * units or xp.shape[2] != 3 * units
+            or tuple(rb.shape) != (3 * units,)):
+        raise ValueError(f"gru_sequence: expected xp (batch, time, 3 * units), r (units, 3 * units) and rb "
+                         f"(3 * units,), received {C.shape_str(xp.shape)}, {C.shape_str(r.shape)} and "
+                         f"{C.shape_str(rb.shape)}.")
+    if tuple(h0.shape) != (xp.shape[0], units):
+        raise ValueError(f"gru_sequence: expected h0 of shape (batch, units) = {C.shape_str((xp.shape[0], units))}, "
+                         f"received {C.shape_str(h0.shape)}.")
+    return (xp.shape[1], xp.shape[0], 5 * units), xp.dtype
+
+
+def _gru_grad(ctx, g):
+    xp, h0, r, rb = ctx.inputs
+    out, units, steps = ctx.output, r.shape[0], xp.shape[1]
+    initial = ctx.needs(1)
+    dz_all = apply(GRU_SEQUENCE_GRAD, g, out, h0, r, initial=initial)  # (B, T [+ 1], 6U)
+    dxp = dh0 = dr = drb = None
+    if ctx.needs(0):
+        dxp = S.getitem(dz_all, (slice(None), slice(0, steps), slice(0, 3 * units)))  # processing order
+        if ctx.attrs["reverse"]:
+            dxp = S.getitem(dxp, (slice(None), slice(None, None, -1)))
+    if initial:
+        dh0 = S.getitem(dz_all, (slice(None), steps, slice(0, units)))
+    if ctx.needs(2) or ctx.needs(3):
+        dq = S.reshape(S.getitem(dz_all, (slice(None), slice(0, steps), slice(3 * units, 6 * units))), (-1, 3 * units))
+        if ctx.needs(2):  # sum over steps of h_{s-1}^T dq_s: one product over every (batch, step) row
+            h_prev = S.concatenate([S.expand_dims(h0, 0), S.getitem(out, (slice(0, steps - 1), slice(None),
+                                                                          slice(0, units)))], axis=0)
+            h_prev = S.transpose(h_prev, (1, 0, 2))
+            dr = matmul_raw(S.reshape(h_prev, (-1, units)), dq, True, False)
+        if ctx.needs(3):
+            drb = R.sum(dq, axis=0)
+    return dxp, dh0, dr, drb
+
+
+GRU_SEQUENCE = register("gru_sequence", forward=lambda xp, h0, r, rb, reverse: core.gru_sequence(xp, h0, r, rb,
+                                                                                                 reverse),
+                        infer=_gru_spec, grad=_gru_grad, kernels=("gru_sequence",))
+GRU_SEQUENCE_GRAD = register(
+    "gru_sequence_grad", forward=core.gru_sequence_grad,
+    infer=lambda g, out, h0, r, initial: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + initial,
+                                           out.shape[2] // 5 * 6), out.dtype),
+    grad=_second_derivative("GRU"), kernels=("gru_sequence_grad",))
+
+
+def gru_sequence(xp, h0, recurrent_kernel, recurrent_bias, reverse=False):
+    """Every step of a GRU with sigmoid gates, a tanh candidate and the reset gate applied after
+    the recurrent product (`reset_after=True`, Keras's default; gate order z, r, h).
+
+    Args:
+        xp: (batch, time, 3 * units), the input projections `x_t @ kernel + input_bias`.
+        h0: (batch, units), the initial state.
+        recurrent_kernel: (units, 3 * units).
+        recurrent_bias: (3 * units,), added to the recurrent product (zeros without a bias).
+        reverse: process the steps last to first (`go_backwards`).
+
+    Returns:
+        (time, batch, 5 * units), time-major: per processed step h, then the activations z, r,
+        the candidate and the candidate's recurrent part that the backward pass reuses. Those
+        last 4 * units columns are saved activations: differentiation treats them as constants.
+    """
+    xp, h0, r, rb = (C.convert_to_tensor(t) for t in (xp, h0, recurrent_kernel, recurrent_bias))
+    return apply(GRU_SEQUENCE, xp, h0, r, rb, reverse=bool(reverse))
