@@ -1,6 +1,8 @@
 // The bodies of the SIMD kernels (see simd.h), compiled by simd_v3.cpp and simd_v4.cpp after
 // they set the target and LK_ISA, the inline namespace that keeps each compilation's copies of
-// elementwise_ops.h's inline functions apart.
+// elementwise_ops.h's inline functions apart. Nothing here may use a std:: container or
+// algorithm: an out-of-line copy compiled for AVX could be picked by the linker for baseline
+// callers (`nm` on the objects shows only functions in the LK_ISA namespace).
 #pragma once
 #include "elementwise_ops.h"
 #include "simd.h"
@@ -52,7 +54,7 @@ void conv_direct_row(const DirectConv& q, const float* x, const float* w, const 
   const int64_t span = q.W - 1 - (q.KW - 1) * q.dw + q.pl;
   const int64_t hi = span < 0 ? lo : std::max<int64_t>(lo, std::min<int64_t>(q.OW, span / q.sw + 1));
   auto store = [&](const float* acc, int64_t ow) {
-    float* out = yr + ow * O;  // (plain loops: no std:: template is instantiated for this ISA)
+    float* out = yr + ow * O;  // (plain loops: no std:: template emitted out of line for this ISA)
     for (int o = 0; o < O; ++o) out[o] = bias ? acc[o] + bias[o] : acc[o];
   };
   auto single = [&](int64_t ow) {
@@ -135,8 +137,8 @@ void conv_direct_filter_row(const DirectConv& q, const float* x, const float* g,
 }
 
 // The filter gradient over every row: per-thread partial sums over a fixed share of the rows,
-// added in thread order (deterministic). C functions only for memory: no std:: template is
-// instantiated for this ISA.
+// added in thread order (deterministic). Memory comes from C functions: no std:: template may be
+// emitted out of line for this ISA, where the linker could hand it to baseline callers.
 template <int C, int O>
 void conv_direct_filter(const DirectConv& q, const float* x, const float* g, float* dw) {
   const int64_t rows = q.N * q.OH, size = q.KH * q.KW * C * O;
