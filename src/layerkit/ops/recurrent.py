@@ -15,6 +15,17 @@ from layerkit.ops.linalg import matmul_raw
 from layerkit.ops.primitive import apply, register
 
 
+def _recurrent_kernel_grad(h0, out, units, dq):
+    """The sum over steps of h_{s-1}^T dq_s as one product over every (batch, step) row: `dq` holds
+    the per-step gradients of the recurrent product h_{s-1} @ r, batch-major (batch * steps, ...);
+    h_{s-1} is h0, then the h columns (the first `units`) of the time-major output's previous step."""
+    steps = out.shape[0]
+    h_prev = S.concatenate([S.expand_dims(h0, 0), S.getitem(out, (slice(0, steps - 1), slice(None),
+                                                                  slice(0, units)))], axis=0)
+    h_prev = S.transpose(h_prev, (1, 0, 2))  # (batch, steps, units), the rows of dq
+    return matmul_raw(S.reshape(h_prev, (-1, units)), dq, True, False)
+
+
 def _lstm_spec(zx, h0, c0, r, reverse):
     units = r.shape[0]
     if len(zx.shape) != 3 or len(r.shape) != 2 or r.shape[1] != 4 * units or zx.shape[2] != 4 * units:
@@ -41,11 +52,7 @@ def _lstm_grad(ctx, g):
     if ctx.needs(2):
         dc0 = S.getitem(dz_all, (slice(None), steps, slice(0, units)))
     if ctx.needs(3):
-        # sum over steps of h_{s-1}^T dz_s: one product over every (batch, step) row
-        h_prev = S.concatenate([S.expand_dims(h0, 0), S.getitem(out, (slice(0, steps - 1), slice(None),
-                                                                      slice(0, units)))], axis=0)
-        h_prev = S.transpose(h_prev, (1, 0, 2))  # (batch, steps, units), the rows of dz
-        dr = matmul_raw(S.reshape(h_prev, (-1, units)), S.reshape(dz, (-1, 4 * units)), True, False)
+        dr = _recurrent_kernel_grad(h0, out, units, S.reshape(dz, (-1, 4 * units)))
     return dzx, dh0, dc0, dr
 
 
@@ -111,11 +118,8 @@ def _gru_grad(ctx, g):
         dh0 = S.getitem(dz_all, (slice(None), steps, slice(0, units)))
     if ctx.needs(2) or ctx.needs(3):
         dq = S.reshape(S.getitem(dz_all, (slice(None), slice(0, steps), slice(3 * units, 6 * units))), (-1, 3 * units))
-        if ctx.needs(2):  # sum over steps of h_{s-1}^T dq_s: one product over every (batch, step) row
-            h_prev = S.concatenate([S.expand_dims(h0, 0), S.getitem(out, (slice(0, steps - 1), slice(None),
-                                                                          slice(0, units)))], axis=0)
-            h_prev = S.transpose(h_prev, (1, 0, 2))
-            dr = matmul_raw(S.reshape(h_prev, (-1, units)), dq, True, False)
+        if ctx.needs(2):
+            dr = _recurrent_kernel_grad(h0, out, units, dq)
         if ctx.needs(3):
             drb = R.sum(dq, axis=0)
     return dxp, dh0, dr, drb
