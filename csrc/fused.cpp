@@ -182,14 +182,16 @@ void run_program(const Program& prog, const Plan<kMaxOperands>& p, const Layout&
   const int64_t total = (int64_t)p.size;
   const size_t n_in = in.size();
   // the work is one pass over the elements per instruction, as much as that many simple kernels
-  // (a transcendental one weighs more); enough of it is shared out in chunks of whole blocks, at least one per thread
+  // (a transcendental one weighs more); enough of it is shared out in chunks of whole blocks, at
+  // least one per thread
   int64_t cost = 1;
   for (const auto& ins : prog.code)
     cost += ins[0] >= kUnary && ins[0] < kBinary ? unary_cost(static_cast<U>(ins[0] - kUnary)) : 1;
   const int64_t work = total * cost;
   const bool parallel = work > kParallelGrain && total > kBlock;
   const int64_t per_thread = (total + omp_get_max_threads() - 1) / omp_get_max_threads();
-  const int64_t chunk = parallel ? std::clamp((per_thread + kBlock - 1) / kBlock * kBlock, kBlock, kChunk) : std::max<int64_t>(total, 1);
+  const int64_t chunk =
+      parallel ? std::clamp((per_thread + kBlock - 1) / kBlock * kBlock, kBlock, kChunk) : std::max<int64_t>(total, 1);
   const int64_t items = (total + chunk - 1) / chunk;
 #pragma omp parallel if (parallel && items > 1)
   {

@@ -280,10 +280,6 @@ void fill_run(T* out, int64_t n, T v) {
   for (int64_t i = 0; i < n; ++i) out[i] = v;
 }
 
-// out = fill; then each input k is written (mode 0/1) or added (mode 2) into out's window
-// (offset_k, strides_k) — concatenate, pad and the gradient of slicing. ints: [mode, then per
-// input: offset, strides (one per input axis)]; floats: [fill]. Mode 0 skips the fill (the
-// windows tile out). Windows written in mode 0/1 must not overlap; mode 2 adds in input order.
 // A window of scatter_slices: input `src` written at element `offset` of the output with `strides`.
 struct Window {
   const Slot* src;
@@ -304,6 +300,10 @@ void copy_windows(size_t itemsize, char* out, const std::vector<Window>& ws, int
   }
 }
 
+// out = fill; then each input k is written (mode 0/1) or added (mode 2) into out's window
+// (offset_k, strides_k) — concatenate, pad and the gradient of slicing. ints: [mode, then per
+// input: offset, strides (one per input axis)]; floats: [fill]. Mode 0 skips the fill (the
+// windows tile out). Windows written in mode 0/1 must not overlap; mode 2 adds in input order.
 StepFn scatter_slices_step(const StepSpec& s) {
   if (s.out.size() != 1 || s.ints.empty() || s.floats.size() != 1)
     throw nb::value_error("scatter_slices: expected one output, ints [mode, windows...] and floats [fill]");

@@ -5,10 +5,10 @@ instead of a second pass over the whole output.
 
 Legality: the matmul has a 2-D weight and no transpose of x (the conv, any geometry); its only
 consumer is an `add` of a 1-D bias of the output's last size and dtype, directly or through a
-reshape that keeps the last axis (then the sum is reshaped after the fused kernel); the activation (relu,
-sigmoid or tanh) joins only when the sum has no other consumer and is not a result. The
-gradients of these activations read their output, not the pre-activation, so in training too the
-whole epilogue fuses.
+reshape that keeps the last axis (then the sum is reshaped after the fused kernel); the
+activation (relu, sigmoid or tanh) joins only when the sum has no other consumer and is not a
+result. The gradients of these activations read their output, not the pre-activation, so in
+training too the whole epilogue fuses.
 """
 import math
 
