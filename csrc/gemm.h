@@ -40,8 +40,8 @@ constexpr int64_t kGemmParallelB = 1 << 17;
 // Tile edges are multiples of this, so every tile keeps whole BLAS micro-kernel blocks.
 constexpr int64_t kGemmTileAlign = 16;
 
-// Splits [0, n) into up to `parts` ranges of whole kGemmTileAlign blocks; range i is
-// [bounds(i), bounds(i + 1)). The count of ranges is returned.
+// Splits [0, n) into `count` (at most `parts`) ranges of whole kGemmTileAlign blocks; range i is
+// [lo(i), hi(i)).
 struct Split {
   int64_t n, per, count;
   Split(int64_t n_, int64_t parts) : n(n_) {

@@ -43,6 +43,15 @@ LstmDims lstm_dims(const char* op, const std::vector<int64_t>& zx, const std::ve
   return {B, T, U};
 }
 
+// The dims of a backward kernel from the forward's time-major output (T, B, 6U) and the state and
+// recurrent kernel it was computed with.
+LstmDims lstm_out_dims(const char* op, const std::vector<int64_t>& out, const std::vector<int64_t>& c0,
+                       const std::vector<int64_t>& r) {
+  if (out.size() != 3 || out[2] % 6 != 0)
+    fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(out));
+  return lstm_dims(op, {out[1], out[0], out[2] / 6 * 4}, c0, c0, r);
+}
+
 // Whether the batch rows are shared out over the threads (each thread then runs its rows through
 // the whole sequence: the rows of an LSTM never meet). A transcendental-heavy loop is worth
 // threads early.
@@ -168,6 +177,14 @@ LstmDims gru_dims(const char* op, const std::vector<int64_t>& xp, const std::vec
   if (r != rec) fail(op, "argument 'r' expected shape " + tuple_str(rec) + " (units, 3 * units), received " + tuple_str(r));
   if (rb != bias) fail(op, "argument 'rb' expected shape " + tuple_str(bias) + ", received " + tuple_str(rb));
   return {B, T, U};
+}
+
+// The dims of a GRU backward kernel from the forward's time-major output (T, B, 5U).
+LstmDims gru_out_dims(const char* op, const std::vector<int64_t>& out, const std::vector<int64_t>& h0,
+                      const std::vector<int64_t>& r) {
+  if (out.size() != 3 || out[2] % 5 != 0)
+    fail(op, "argument 'out' expected shape (time, batch, 5 * units), received " + tuple_str(out));
+  return gru_dims(op, {out[1], out[0], out[2] / 5 * 3}, h0, r, {out[2] / 5 * 3});
 }
 
 // One batch row of a GRU forward step: a = (z, r, h) pre-activations from the input, q the
@@ -296,9 +313,7 @@ nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0,
   const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
                                          {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
   const std::vector<int64_t> os = shape_of(out), gs = shape_of(g);
-  if (os.size() != 3 || os[2] % 6 != 0)
-    fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(os));
-  const LstmDims d = lstm_dims(op, {os[1], os[0], os[2] / 6 * 4}, shape_of(c0), shape_of(c0), shape_of(r));
+  const LstmDims d = lstm_out_dims(op, os, shape_of(c0), shape_of(r));
   if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
   LK_DISPATCH_FLOAT(dt, op, {
     T* dz;
@@ -338,9 +353,7 @@ nb::object gru_sequence_grad(const Array& g, const Array& out, const Array& h0, 
   const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
                                          {"h0", array_dtype(h0, op)}, {"r", array_dtype(r, op)}});
   const std::vector<int64_t> os = shape_of(out), gs = shape_of(g);
-  if (os.size() != 3 || os[2] % 5 != 0)
-    fail(op, "argument 'out' expected shape (time, batch, 5 * units), received " + tuple_str(os));
-  const LstmDims d = gru_dims(op, {os[1], os[0], os[2] / 5 * 3}, shape_of(h0), shape_of(r), {os[2] / 5 * 3});
+  const LstmDims d = gru_out_dims(op, os, shape_of(h0), shape_of(r));
   if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
   LK_DISPATCH_FLOAT(dt, op, {
     T* dz;
@@ -382,9 +395,7 @@ StepFn lstm_sequence_grad_step(const StepSpec& s) {
   const bool initial = s.ints[0] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *c0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
-  if (out->shape.size() != 3 || out->shape[2] % 6 != 0)
-    fail(op, "argument 'out' expected shape (time, batch, 6 * units), received " + tuple_str(out->shape));
-  const LstmDims d = lstm_dims(op, {out->shape[1], out->shape[0], out->shape[2] / 6 * 4}, c0->shape, c0->shape, r->shape);
+  const LstmDims d = lstm_out_dims(op, out->shape, c0->shape, r->shape);
   expect_shape(s, g, out->shape, "g");
   expect_dtype(s, dz, dt, "the result");
   expect_shape(s, dz, {d.B, d.T + initial, 4 * d.U}, "the result");
@@ -421,10 +432,7 @@ StepFn gru_sequence_grad_step(const StepSpec& s) {
   const bool initial = s.ints[0] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *h0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"h0", h0->dtype}, {"r", r->dtype}});
-  if (out->shape.size() != 3 || out->shape[2] % 5 != 0)
-    fail(op, "argument 'out' expected shape (time, batch, 5 * units), received " + tuple_str(out->shape));
-  const LstmDims d = gru_dims(op, {out->shape[1], out->shape[0], out->shape[2] / 5 * 3}, h0->shape, r->shape,
-                              {out->shape[2] / 5 * 3});
+  const LstmDims d = gru_out_dims(op, out->shape, h0->shape, r->shape);
   expect_shape(s, g, out->shape, "g");
   expect_dtype(s, dz, dt, "the result");
   expect_shape(s, dz, {d.B, d.T + initial, 6 * d.U}, "the result");

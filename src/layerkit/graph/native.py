@@ -362,7 +362,7 @@ class NativeExecutor:
 
     def run(self, arrays):
         arrays, plan = self._plan(arrays)
-        results = plan.native.run(arrays, [v._data for v in self._variable_objects])
+        results = plan.native.run(arrays, self._variable_arrays())
         for var in self._updated:
             var._version += 1
         return [Tensor(r) for r in results]

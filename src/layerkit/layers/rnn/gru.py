@@ -1,5 +1,5 @@
 """GRU: the Gated Recurrent Unit layer (Cho et al. 2014), `RNN(GRUCell(...))`."""
-from layerkit import activations, ops
+from layerkit import ops
 from layerkit.layers.input_spec import InputSpec
 from layerkit.layers.rnn.gru_cell import GRUCell
 from layerkit.layers.rnn.rnn import RNN, cell_property, check_use_cudnn
@@ -78,22 +78,12 @@ class GRU(RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
-    def _fused_loop(self, inputs, states, mask, training):
-        """The whole recurrence as one kernel (`ops.recurrent.gru_sequence`) when the layer is
-        the standard GRU: reset_after, tanh and sigmoid activations, no mask and no recurrent
-        dropout in training — the conditions under which Keras takes cuDNN on a GPU.
-        `use_cudnn=False` keeps the step loop."""
-        cell = self.cell
-        if (self.use_cudnn is False or mask is not None or not cell.reset_after or (training and cell.recurrent_dropout)
-                or cell.activation is not activations.get("tanh")
-                or cell.recurrent_activation is not activations.get("sigmoid")
-                or inputs.dtype not in ("float32", "float64")):
+    def _fused_sequence(self, inputs, states):
+        cell, u = self.cell, self.cell.units
+        if not cell.reset_after:  # the fused kernel applies the reset gate after the product
             return None
-        u = cell.units
         recurrent_bias = cell.bias[1] if cell.bias is not None else ops.zeros((3 * u,), inputs.dtype)
-        out = gru_sequence(inputs, states[0], cell.recurrent_kernel, recurrent_bias, reverse=self.go_backwards)
-        h = out[-1, :, :u]
-        return h, (ops.transpose(out[:, :, :u], (1, 0, 2)) if self.return_sequences else None), [h]
+        return gru_sequence(inputs, states[0], cell.recurrent_kernel, recurrent_bias, reverse=self.go_backwards)
 
     units = cell_property("units")
     activation = cell_property("activation")

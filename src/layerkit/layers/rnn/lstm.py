@@ -1,5 +1,4 @@
 """LSTM: the Long Short-Term Memory layer (Hochreiter 1997), `RNN(LSTMCell(...))`."""
-from layerkit import activations, ops
 from layerkit.layers.input_spec import InputSpec
 from layerkit.layers.rnn.lstm_cell import LSTMCell
 from layerkit.layers.rnn.rnn import RNN, cell_property, check_use_cudnn
@@ -77,21 +76,8 @@ class LSTM(RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
-    def _fused_loop(self, inputs, states, mask, training):
-        """The whole recurrence as one kernel (`ops.recurrent.lstm_sequence`) when the layer is
-        the standard LSTM: tanh and sigmoid activations, no mask and no recurrent dropout in
-        training — the conditions under which Keras takes cuDNN on a GPU. `use_cudnn=False`
-        keeps the step loop."""
-        cell = self.cell
-        if (self.use_cudnn is False or mask is not None or (training and cell.recurrent_dropout)
-                or cell.activation is not activations.get("tanh")
-                or cell.recurrent_activation is not activations.get("sigmoid")
-                or inputs.dtype not in ("float32", "float64")):
-            return None
-        u = cell.units
-        out = lstm_sequence(inputs, states[0], states[1], cell.recurrent_kernel, reverse=self.go_backwards)
-        h, c = out[-1, :, :u], out[-1, :, u:2 * u]
-        return h, (ops.transpose(out[:, :, :u], (1, 0, 2)) if self.return_sequences else None), [h, c]
+    def _fused_sequence(self, inputs, states):
+        return lstm_sequence(inputs, states[0], states[1], self.cell.recurrent_kernel, reverse=self.go_backwards)
 
     units = cell_property("units")
     activation = cell_property("activation")

@@ -1,5 +1,5 @@
 """RNN: runs a recurrent cell over the time axis of a sequence (the base of SimpleRNN, LSTM, GRU)."""
-from layerkit import ops
+from layerkit import activations, ops
 from layerkit.layers.input_spec import InputSpec, check_input_spec
 from layerkit.layers.layer import Layer
 from layerkit.layers.rnn._serialization import deserialize_layer, serialize_layer
@@ -205,8 +205,29 @@ class RNN(Layer):
         return (output, *states) if self.return_state else output
 
     def _fused_loop(self, inputs, states, mask, training):
-        """`(last, outputs, states)` as `rnn_loop` returns them, computed by one fused kernel over
-        the projected `inputs`, or None to run the step loop (the base class has no kernel)."""
+        """`(last, outputs, states)` as `rnn_loop` returns them, computed by the layer's fused
+        kernel (`_fused_sequence`) over the projected `inputs`, or None to run the step loop. The
+        kernel serves the standard cell: tanh and sigmoid activations, no mask and no recurrent
+        dropout in training — the conditions under which Keras takes cuDNN on a GPU;
+        `use_cudnn=False` keeps the step loop."""
+        cell = self.cell
+        if (getattr(self, "use_cudnn", False) is False or mask is not None
+                or (training and getattr(cell, "recurrent_dropout", 0))
+                or getattr(cell, "activation", None) is not activations.get("tanh")
+                or getattr(cell, "recurrent_activation", None) is not activations.get("sigmoid")
+                or inputs.dtype not in ("float32", "float64")):
+            return None
+        out = self._fused_sequence(inputs, states)
+        if out is None:
+            return None
+        u = cell.units  # out: (time, batch, ...) whose first column blocks are the states
+        new_states = [out[-1, :, k * u:(k + 1) * u] for k in range(len(states))]
+        sequence = ops.transpose(out[:, :, :u], (1, 0, 2)) if self.return_sequences else None
+        return new_states[0], sequence, new_states
+
+    def _fused_sequence(self, inputs, states):
+        """The fused kernel's time-major output for these projected inputs and initial states,
+        its first column blocks the states after each step; None when the layer has none."""
         return None
 
     def _generic_step(self, training):
