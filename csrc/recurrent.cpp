@@ -12,6 +12,9 @@
 //   g   (T, B, 6U)  gradient of out; its gate columns are ignored (saved activations)
 //   dz  (B, T, 4U)  per processed step the gate pre-activation gradients; with `initial`, one
 //                   more row per batch (B, T + 1, 4U) whose first U columns hold dc0, the next dh0
+//   mask (B, T)     optional, bool, in input order: at a False step a row keeps its previous states
+//                   (as Keras's masked RNNs do); the step's gate gradients are then zero and the
+//                   states' gradients pass through to the previous step unchanged
 #include <omp.h>
 
 #include "common.h"
@@ -92,7 +95,8 @@ void cell_backward_row(const T* __restrict a, const T* __restrict t, const T* __
 }
 
 template <class T>
-void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, const T* r, bool reverse, T* out) {
+void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, const T* r, const bool* mask, bool reverse,
+                  T* out) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U;
   std::vector<T> z(B * G);
   blas_on_caller();
@@ -116,7 +120,12 @@ void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, cons
         unary_array<T>(U::Sigmoid, zb + 3 * U, zb + 3 * U, U);  // o
         T* ob = out + (s * B + b) * O;
         const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
-        cell_forward_row(zb, cp, ob, ob + U, U);
+        if (mask && !mask[b * S + t]) {  // a masked step: the row keeps its states
+          std::copy_n(hp + b * ld, U, ob);
+          std::copy_n(cp, U, ob + U);
+        } else {
+          cell_forward_row(zb, cp, ob, ob + U, U);
+        }
         std::copy_n(zb, G, ob + 2 * U);
       }
     }
@@ -124,7 +133,8 @@ void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, cons
 }
 
 template <class T>
-void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, bool initial, T* dz) {
+void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, const bool* mask,
+                   bool reverse, bool initial, T* dz) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + initial) * G;
   std::vector<T> dh(B * U, T(0)), dc(B * U, T(0)), tc(B * U);
   blas_on_caller();
@@ -135,17 +145,26 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
     const int th = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t b0 = B * th / n, b1 = B * (th + 1) / n;
     for (int64_t s = S - 1; s >= 0; --s) {
+      const int64_t t = reverse ? S - 1 - s : s;
       for (int64_t b = b0; b < b1; ++b) {
+        const T* gh = gin + (s * B + b) * O;
+        T *dhb = dh.data() + b * U, *dcb = dc.data() + b * U, *dzb = dz + b * Z + s * G;
+        if (mask && !mask[b * S + t]) {  // the states passed through: so do their gradients
+          add_into(dhb, gh, U);
+          add_into(dcb, gh + U, U);
+          std::fill_n(dzb, G, T(0));
+          continue;
+        }
         const T* ob = out + (s * B + b) * O;
         const T* cp = s ? out + ((s - 1) * B + b) * O + U : c0 + b * U;
-        const T* gh = gin + (s * B + b) * O;
-        T* t = tc.data() + b * U;
-        unary_array<T>(U::Tanh, ob + U, t, U);
-        cell_backward_row(ob + 2 * U, t, cp, gh, gh + U, dh.data() + b * U, dc.data() + b * U, dz + b * Z + s * G, U);
+        T* th = tc.data() + b * U;
+        unary_array<T>(U::Tanh, ob + U, th, U);
+        cell_backward_row(ob + 2 * U, th, cp, gh, gh + U, dhb, dcb, dzb, U);
+        if (mask) std::fill_n(dhb, U, T(0));  // the product below adds to the masked rows' carried dh
       }
       // the gradient reaching the previous step's h of these rows: dz_s @ r^T
       if (b1 > b0)
-        blas_gemm(false, true, b1 - b0, U, G, dz + b0 * Z + s * G, Z, r, G, T(0), dh.data() + b0 * U, U);
+        blas_gemm(false, true, b1 - b0, U, G, dz + b0 * Z + s * G, Z, r, G, T(mask ? 1 : 0), dh.data() + b0 * U, U);
     }
   }
   for (int64_t b = 0; initial && b < B; ++b) {
@@ -165,6 +184,7 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
 //   dz  (B, T [+ 1], 6U)  per processed step the gradients of the input projection (3U) and of
 //                   the recurrent product h_prev @ R + b_r (3U); with `initial` one more row per
 //                   batch whose first U columns hold dh0
+//   mask (B, T)     optional, as for the LSTM
 
 // Checks the GRU operands: xp (B, T, 3U), h0 (B, U), r (U, 3U), rb (3U).
 LstmDims gru_dims(const char* op, const std::vector<int64_t>& xp, const std::vector<int64_t>& h0,
@@ -222,7 +242,8 @@ void gru_backward_row(const T* __restrict o, const T* __restrict hp, const T* __
 }
 
 template <class T>
-void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const T* rb, bool reverse, T* out) {
+void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const T* rb, const bool* mask, bool reverse,
+                 T* out) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U;
   std::vector<T> q(B * G), a(B * G);
   blas_on_caller();
@@ -240,14 +261,17 @@ void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const 
       for (int64_t b = b0; b < b1; ++b) {
         T* ab = a.data() + b * G;
         std::copy_n(xp + (b * S + t) * G, G, ab);
-        gru_forward_row(ab, q.data() + b * G, hp + b * ld, out + (s * B + b) * O, U);
+        T* ob = out + (s * B + b) * O;
+        gru_forward_row(ab, q.data() + b * G, hp + b * ld, ob, U);
+        if (mask && !mask[b * S + t]) std::copy_n(hp + b * ld, U, ob);  // a masked step keeps h
       }
     }
   }
 }
 
 template <class T>
-void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, const T* r, bool initial, T* dz) {
+void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, const T* r, const bool* mask, bool reverse,
+                  bool initial, T* dz) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U, W = 6 * U, Z = (S + initial) * W;
   std::vector<T> dh(B * U, T(0));
   blas_on_caller();
@@ -257,9 +281,15 @@ void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, co
     const int th = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t b0 = B * th / n, b1 = B * (th + 1) / n;
     for (int64_t s = S - 1; s >= 0; --s) {
+      const int64_t t = reverse ? S - 1 - s : s;
       for (int64_t b = b0; b < b1; ++b) {
         const T* hp = s ? out + ((s - 1) * B + b) * O : h0 + b * U;
         T* row = dz + b * Z + s * W;
+        if (mask && !mask[b * S + t]) {  // h passed through: so does its gradient
+          add_into(dh.data() + b * U, gin + (s * B + b) * O, U);
+          std::fill_n(row, W, T(0));
+          continue;
+        }
         gru_backward_row(out + (s * B + b) * O, hp, gin + (s * B + b) * O, dh.data() + b * U, row, row + G, U);
       }
       // the gradient reaching h_prev through the recurrent product: dq_s @ r^T, added to dh * z
@@ -288,12 +318,40 @@ DType same_float_dtype(const char* op, const std::vector<std::pair<const char*, 
 
 DType array_dtype(const Array& a, const char* op) { return dtype_of(a.dtype(), op); }
 
-// lstm_sequence(zx, h0, c0, r, reverse) -> out (T, B, 6U)
-nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, const Array& r, bool reverse) {
+// Checks a mask's dtype and shape: bool (batch, time).
+void check_mask(const char* op, DType dt, const std::vector<int64_t>& shape, const LstmDims& d) {
+  if (dt != DType::Bool)
+    throw nb::type_error((std::string(op) + ": argument 'mask' expected dtype bool, received " + dtype_name(dt)).c_str());
+  const std::vector<int64_t> want{d.B, d.T};
+  if (shape != want)
+    fail(op, "argument 'mask' expected shape (batch, time) = " + tuple_str(want) + ", received " + tuple_str(shape));
+}
+
+// The data of an eager kernel's optional mask (None: no mask), after checking it.
+const bool* mask_data(const char* op, const nb::object& mask, const LstmDims& d) {
+  if (mask.is_none()) return nullptr;
+  const Array m = nb::cast<Array>(mask);
+  check_mask(op, array_dtype(m, op), shape_of(m), d);
+  return static_cast<const bool*>(m.data());
+}
+
+// A step's optional mask: its input `k` when the step has one (null otherwise).
+const Slot* mask_slot(const StepSpec& s, size_t k, const LstmDims& d) {
+  if (s.in.size() <= k) return nullptr;
+  check_mask(s.kernel.c_str(), s.in[k]->dtype, s.in[k]->shape, d);
+  return s.in[k];
+}
+
+const bool* mask_of(const Slot* m) { return m ? m->as<const bool>() : nullptr; }
+
+// lstm_sequence(zx, h0, c0, r, reverse, mask=None) -> out (T, B, 6U)
+nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, const Array& r, bool reverse,
+                         const nb::object& mask) {
   const char* op = "lstm_sequence";
   const DType dt = same_float_dtype(op, {{"zx", array_dtype(zx, op)}, {"h0", array_dtype(h0, op)},
                                          {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
   const LstmDims d = lstm_dims(op, shape_of(zx), shape_of(h0), shape_of(c0), shape_of(r));
+  const bool* m = mask_data(op, mask, d);
   LK_DISPATCH_FLOAT(dt, op, {
     T* out;
     auto res = new_array<T>({size_t(d.T), size_t(d.B), size_t(6 * d.U)}, &out);
@@ -301,20 +359,23 @@ nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, cons
             *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
     {
       nb::gil_scoped_release nogil;
-      lstm_forward(d, zp, hp, cp, rp, reverse, out);
+      lstm_forward(d, zp, hp, cp, rp, m, reverse, out);
     }
     return res;
   });
 }
 
-// lstm_sequence_grad(g (T, B, 6U), out (T, B, 6U), c0 (B, U), r (U, 4U), initial) -> dz (B, T [+ 1], 4U)
-nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0, const Array& r, bool initial) {
+// lstm_sequence_grad(g (T, B, 6U), out (T, B, 6U), c0 (B, U), r (U, 4U), initial, reverse, mask=None)
+//   -> dz (B, T [+ 1], 4U); `reverse` only says how the mask's steps map to processed steps
+nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0, const Array& r, bool initial,
+                              bool reverse, const nb::object& mask) {
   const char* op = "lstm_sequence_grad";
   const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
                                          {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
   const std::vector<int64_t> os = shape_of(out), gs = shape_of(g);
   const LstmDims d = lstm_out_dims(op, os, shape_of(c0), shape_of(r));
   if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
+  const bool* m = mask_data(op, mask, d);
   LK_DISPATCH_FLOAT(dt, op, {
     T* dz;
     auto res = new_array<T>({size_t(d.B), size_t(d.T + initial), size_t(4 * d.U)}, &dz);
@@ -322,18 +383,20 @@ nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0,
             *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
     {
       nb::gil_scoped_release nogil;
-      lstm_backward(d, gp, op_, cp, rp, initial, dz);
+      lstm_backward(d, gp, op_, cp, rp, m, reverse, initial, dz);
     }
     return res;
   });
 }
 
-// gru_sequence(xp, h0, r, rb, reverse) -> out (T, B, 5U)
-nb::object gru_sequence(const Array& xp, const Array& h0, const Array& r, const Array& rb, bool reverse) {
+// gru_sequence(xp, h0, r, rb, reverse, mask=None) -> out (T, B, 5U)
+nb::object gru_sequence(const Array& xp, const Array& h0, const Array& r, const Array& rb, bool reverse,
+                        const nb::object& mask) {
   const char* op = "gru_sequence";
   const DType dt = same_float_dtype(op, {{"xp", array_dtype(xp, op)}, {"h0", array_dtype(h0, op)},
                                          {"r", array_dtype(r, op)}, {"rb", array_dtype(rb, op)}});
   const LstmDims d = gru_dims(op, shape_of(xp), shape_of(h0), shape_of(r), shape_of(rb));
+  const bool* m = mask_data(op, mask, d);
   LK_DISPATCH_FLOAT(dt, op, {
     T* out;
     auto res = new_array<T>({size_t(d.T), size_t(d.B), size_t(5 * d.U)}, &out);
@@ -341,20 +404,23 @@ nb::object gru_sequence(const Array& xp, const Array& h0, const Array& r, const 
             *rq = static_cast<const T*>(r.data()), *bq = static_cast<const T*>(rb.data());
     {
       nb::gil_scoped_release nogil;
-      gru_forward(d, xq, hq, rq, bq, reverse, out);
+      gru_forward(d, xq, hq, rq, bq, m, reverse, out);
     }
     return res;
   });
 }
 
-// gru_sequence_grad(g (T, B, 5U), out (T, B, 5U), h0 (B, U), r (U, 3U), initial) -> dz (B, T [+ 1], 6U)
-nb::object gru_sequence_grad(const Array& g, const Array& out, const Array& h0, const Array& r, bool initial) {
+// gru_sequence_grad(g (T, B, 5U), out (T, B, 5U), h0 (B, U), r (U, 3U), initial, reverse, mask=None)
+//   -> dz (B, T [+ 1], 6U)
+nb::object gru_sequence_grad(const Array& g, const Array& out, const Array& h0, const Array& r, bool initial,
+                             bool reverse, const nb::object& mask) {
   const char* op = "gru_sequence_grad";
   const DType dt = same_float_dtype(op, {{"g", array_dtype(g, op)}, {"out", array_dtype(out, op)},
                                          {"h0", array_dtype(h0, op)}, {"r", array_dtype(r, op)}});
   const std::vector<int64_t> os = shape_of(out), gs = shape_of(g);
   const LstmDims d = gru_out_dims(op, os, shape_of(h0), shape_of(r));
   if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
+  const bool* m = mask_data(op, mask, d);
   LK_DISPATCH_FLOAT(dt, op, {
     T* dz;
     auto res = new_array<T>({size_t(d.B), size_t(d.T + initial), size_t(6 * d.U)}, &dz);
@@ -362,17 +428,17 @@ nb::object gru_sequence_grad(const Array& g, const Array& out, const Array& h0, 
             *hp = static_cast<const T*>(h0.data()), *rp = static_cast<const T*>(r.data());
     {
       nb::gil_scoped_release nogil;
-      gru_backward(d, gp, op_, hp, rp, initial, dz);
+      gru_backward(d, gp, op_, hp, rp, m, reverse, initial, dz);
     }
     return res;
   });
 }
 
 // ---- native steps ------------------------------------------------------------------------------
-// lstm_sequence: ints [reverse]; in zx, h0, c0, r; out (T, B, 6U)
+// lstm_sequence: ints [reverse]; in zx, h0, c0, r [, mask]; out (T, B, 6U)
 StepFn lstm_sequence_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_arity(s, 4, 1);
+  expect_arity(s, s.in.size() == 5 ? 5 : 4, 1);
   expect_ints(s, 1);
   const Slot *zx = s.in[0], *h0 = s.in[1], *c0 = s.in[2], *r = s.in[3], *y = s.out[0];
   const DType dt = same_float_dtype(op, {{"zx", zx->dtype}, {"h0", h0->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
@@ -380,36 +446,38 @@ StepFn lstm_sequence_step(const StepSpec& s) {
   expect_dtype(s, y, dt, "the result");
   expect_shape(s, y, {d.T, d.B, 6 * d.U}, "the result");
   const bool reverse = s.ints[0] != 0;
+  const Slot* m = mask_slot(s, 4, d);
   StepFn fn;
   LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
-    lstm_forward(d, zx->as<T>(), h0->as<T>(), c0->as<T>(), r->as<T>(), reverse, y->as<T>());
+    lstm_forward(d, zx->as<T>(), h0->as<T>(), c0->as<T>(), r->as<T>(), mask_of(m), reverse, y->as<T>());
   });
   return fn;
 }
 
-// lstm_sequence_grad: ints [initial]; in g, out, c0, r; out dz (B, T + initial, 4U)
+// lstm_sequence_grad: ints [initial, reverse]; in g, out, c0, r [, mask]; out dz (B, T + initial, 4U)
 StepFn lstm_sequence_grad_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_arity(s, 4, 1);
-  expect_ints(s, 1);
-  const bool initial = s.ints[0] != 0;
+  expect_arity(s, s.in.size() == 5 ? 5 : 4, 1);
+  expect_ints(s, 2);
+  const bool initial = s.ints[0] != 0, reverse = s.ints[1] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *c0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
   const LstmDims d = lstm_out_dims(op, out->shape, c0->shape, r->shape);
   expect_shape(s, g, out->shape, "g");
   expect_dtype(s, dz, dt, "the result");
   expect_shape(s, dz, {d.B, d.T + initial, 4 * d.U}, "the result");
+  const Slot* m = mask_slot(s, 4, d);
   StepFn fn;
   LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
-    lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), initial, dz->as<T>());
+    lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), mask_of(m), reverse, initial, dz->as<T>());
   });
   return fn;
 }
 
-// gru_sequence: ints [reverse]; in xp, h0, r, rb; out (T, B, 5U)
+// gru_sequence: ints [reverse]; in xp, h0, r, rb [, mask]; out (T, B, 5U)
 StepFn gru_sequence_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_arity(s, 4, 1);
+  expect_arity(s, s.in.size() == 5 ? 5 : 4, 1);
   expect_ints(s, 1);
   const Slot *xp = s.in[0], *h0 = s.in[1], *r = s.in[2], *rb = s.in[3], *y = s.out[0];
   const DType dt = same_float_dtype(op, {{"xp", xp->dtype}, {"h0", h0->dtype}, {"r", r->dtype}, {"rb", rb->dtype}});
@@ -417,28 +485,30 @@ StepFn gru_sequence_step(const StepSpec& s) {
   expect_dtype(s, y, dt, "the result");
   expect_shape(s, y, {d.T, d.B, 5 * d.U}, "the result");
   const bool reverse = s.ints[0] != 0;
+  const Slot* m = mask_slot(s, 4, d);
   StepFn fn;
   LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
-    gru_forward(d, xp->as<T>(), h0->as<T>(), r->as<T>(), rb->as<T>(), reverse, y->as<T>());
+    gru_forward(d, xp->as<T>(), h0->as<T>(), r->as<T>(), rb->as<T>(), mask_of(m), reverse, y->as<T>());
   });
   return fn;
 }
 
-// gru_sequence_grad: ints [initial]; in g, out, h0, r; out dz (B, T + initial, 6U)
+// gru_sequence_grad: ints [initial, reverse]; in g, out, h0, r [, mask]; out dz (B, T + initial, 6U)
 StepFn gru_sequence_grad_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
-  expect_arity(s, 4, 1);
-  expect_ints(s, 1);
-  const bool initial = s.ints[0] != 0;
+  expect_arity(s, s.in.size() == 5 ? 5 : 4, 1);
+  expect_ints(s, 2);
+  const bool initial = s.ints[0] != 0, reverse = s.ints[1] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *h0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"h0", h0->dtype}, {"r", r->dtype}});
   const LstmDims d = gru_out_dims(op, out->shape, h0->shape, r->shape);
   expect_shape(s, g, out->shape, "g");
   expect_dtype(s, dz, dt, "the result");
   expect_shape(s, dz, {d.B, d.T + initial, 6 * d.U}, "the result");
+  const Slot* m = mask_slot(s, 4, d);
   StepFn fn;
   LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
-    gru_backward(d, g->as<T>(), out->as<T>(), h0->as<T>(), r->as<T>(), initial, dz->as<T>());
+    gru_backward(d, g->as<T>(), out->as<T>(), h0->as<T>(), r->as<T>(), mask_of(m), reverse, initial, dz->as<T>());
   });
   return fn;
 }
@@ -447,13 +517,13 @@ StepFn gru_sequence_grad_step(const StepSpec& s) {
 
 void bind_recurrent(nb::module_& m) {
   def_kernel(m, "lstm_sequence", &lstm_sequence, nb::arg("zx"), nb::arg("h0"), nb::arg("c0"), nb::arg("r"),
-             nb::arg("reverse"));
+             nb::arg("reverse"), nb::arg("mask") = nb::none());
   def_kernel(m, "lstm_sequence_grad", &lstm_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("c0"), nb::arg("r"),
-             nb::arg("initial"));
+             nb::arg("initial"), nb::arg("reverse") = false, nb::arg("mask") = nb::none());
   def_kernel(m, "gru_sequence", &gru_sequence, nb::arg("xp"), nb::arg("h0"), nb::arg("r"), nb::arg("rb"),
-             nb::arg("reverse"));
+             nb::arg("reverse"), nb::arg("mask") = nb::none());
   def_kernel(m, "gru_sequence_grad", &gru_sequence_grad, nb::arg("g"), nb::arg("out"), nb::arg("h0"), nb::arg("r"),
-             nb::arg("initial"));
+             nb::arg("initial"), nb::arg("reverse") = false, nb::arg("mask") = nb::none());
   register_step("gru_sequence", &gru_sequence_step);
   register_step("gru_sequence_grad", &gru_sequence_grad_step);
   register_step("lstm_sequence", &lstm_sequence_step);

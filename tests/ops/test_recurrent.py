@@ -1,6 +1,6 @@
-"""The fused LSTM recurrence (ops.recurrent.lstm_sequence): the kernel against a NumPy loop, its
-gradient against central differences, the LSTM layer's fused path against its step loop, in
-eager and graph mode, and errors that name the op and the argument."""
+"""The fused LSTM and GRU recurrences (ops.recurrent): the kernels against NumPy loops, with and
+without masks, their gradients against central differences, the layers' fused paths against
+their step loops, in eager and graph mode, and errors that name the op and the argument."""
 import numpy as np
 import pytest
 
@@ -15,18 +15,32 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def _reference(zx, h0, c0, r, reverse):
-    """(time, batch, 6 * units) in processing order: h, c, i, f, g, o of every step, in float64."""
+def _reference(zx, h0, c0, r, reverse, mask=None):
+    """(time, batch, 6 * units) in processing order: h, c, i, f, g, o of every step, in float64;
+    a row keeps its h and c at its masked steps."""
     units, steps = r.shape[0], zx.shape[1]
     h, c, rows = h0.astype(np.float64), c0.astype(np.float64), []
     for s in range(steps):
-        z = zx[:, steps - 1 - s if reverse else s].astype(np.float64) + h @ r
+        t = steps - 1 - s if reverse else s
+        z = zx[:, t].astype(np.float64) + h @ r
         i, f, g, o = _sigmoid(z[:, :units]), _sigmoid(z[:, units:2 * units]), np.tanh(z[:, 2 * units:3 * units]), \
             _sigmoid(z[:, 3 * units:])
-        c = f * c + i * g
-        h = o * np.tanh(c)
+        keep = np.ones((len(h), 1), bool) if mask is None else mask[:, t:t + 1]
+        c = np.where(keep, f * c + i * g, c)
+        h = np.where(keep, o * np.tanh(c), h)
         rows.append(np.concatenate([h, c, i, f, g, o], axis=1))
     return np.stack(rows)
+
+
+def _mask(batch, steps, seed=7):
+    """A random mask with a fully masked row, a row masked at its first step and one at its last."""
+    m = np.random.default_rng(seed).random((batch, steps)) < 0.6
+    m[0] = False
+    if batch > 1:
+        m[1, 0], m[1, -1] = False, True
+    if batch > 2:
+        m[2, 0], m[2, -1] = True, False
+    return m
 
 
 def _operands(batch, steps, units, dtype, seed=0):
@@ -46,12 +60,26 @@ def test_the_kernel_equals_a_numpy_loop(batch, steps, units, reverse, dtype):
     np.testing.assert_allclose(got, _reference(zx, h0, c0, r, reverse), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradients_equal_central_differences(reverse):
+@pytest.mark.parametrize("batch,steps,units", [(1, 1, 1), (4, 6, 3), (70, 5, 33)])
+def test_the_masked_kernel_equals_a_numpy_loop(batch, steps, units, reverse, dtype):
+    zx, h0, c0, r = _operands(batch, steps, units, dtype)
+    mask = _mask(batch, steps)
+    got = np.asarray(lstm_sequence(zx, h0, c0, r, reverse=reverse, mask=mask))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, _reference(zx, h0, c0, r, reverse, mask), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradients_equal_central_differences(reverse, masked):
     units = 3
-    zx, h0, c0, r = _operands(2, 4, units, "float64", seed=1)
+    zx, h0, c0, r = _operands(3, 4, units, "float64", seed=1)
+    mask = _mask(3, 4) if masked else None
     # h and c of every step (the gate columns are saved activations, constant to differentiation)
-    check_grad(lambda *a: lstm_sequence(*a, reverse=reverse)[:, :, :2 * units], zx, h0, c0, r, rtol=1e-6, atol=1e-8)
+    check_grad(lambda *a: lstm_sequence(*a, reverse=reverse, mask=mask)[:, :, :2 * units], zx, h0, c0, r, rtol=1e-6,
+               atol=1e-8)
 
 
 def _lstm_pair(dtype, **kwargs):
@@ -64,12 +92,12 @@ def _lstm_pair(dtype, **kwargs):
     return fused, loop, x
 
 
-def _outputs_and_grads(layer, x, initial_state):
+def _outputs_and_grads(layer, x, initial_state, mask=None):
     xs = lk.convert_to_tensor(x)
     states = [lk.convert_to_tensor(s) for s in initial_state] if initial_state is not None else None
     with lk.GradientTape() as tape:
         tape.watch([xs] + (states or []))
-        out = layer(xs, initial_state=states)
+        out = layer(xs, initial_state=states, mask=mask)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         loss = sum(ops.sum(ops.square(o) * (k + 1.0)) for k, o in enumerate(outs))
     grads = tape.gradient(loss, [xs] + (states or []) + layer.trainable_weights)
@@ -81,12 +109,16 @@ def _outputs_and_grads(layer, x, initial_state):
                                     {"return_sequences": True, "return_state": True}, {"go_backwards": True,
                                                                                       "return_state": True}])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_the_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype):
+@pytest.mark.parametrize("mask", [None, "mask", "zero_output_for_mask"])
+def test_the_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype, mask):
+    if mask == "zero_output_for_mask":
+        kwargs = dict(kwargs, zero_output_for_mask=True)
     fused, loop, x = _lstm_pair(dtype, **kwargs)
     rng = np.random.default_rng(4)
     state = [rng.standard_normal((3, 5)).astype(dtype) for _ in range(2)] if with_state else None
+    m = _mask(3, 6) if mask else None
     tol = 1e-5 if dtype == "float32" else 1e-12
-    for a, b in zip(_outputs_and_grads(fused, x, state), _outputs_and_grads(loop, x, state)):
+    for a, b in zip(_outputs_and_grads(fused, x, state, m), _outputs_and_grads(loop, x, state, m)):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
@@ -100,15 +132,17 @@ def test_the_fused_kernel_is_taken_only_for_the_standard_lstm():
     assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, use_cudnn=False), x)
     assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, activation="relu"), x)
     assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, recurrent_activation="hard_sigmoid"), x)
-    assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2), x, mask=np.ones((2, 4), bool))
+    assert "lstm_sequence" in _kernels(lk.layers.LSTM(2), x, mask=np.ones((2, 4), bool))
     assert "lstm_sequence" not in _kernels(lk.layers.LSTM(2, recurrent_dropout=0.5, seed=1), x, training=True)
     assert "lstm_sequence" in _kernels(lk.layers.LSTM(2, dropout=0.5, seed=1), x, training=True)  # input dropout
 
 
-def test_a_compiled_training_step_runs_both_lstm_kernels_natively_and_matches_eager():
-    model = lk.Sequential([lk.layers.Input(shape=(6,), dtype="int32"), lk.layers.Embedding(20, 4),
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_a_compiled_training_step_runs_both_lstm_kernels_natively_and_matches_eager(mask_zero):
+    model = lk.Sequential([lk.layers.Input(shape=(6,), dtype="int32"), lk.layers.Embedding(20, 4, mask_zero=mask_zero),
                            lk.layers.LSTM(5), lk.layers.Dense(1, activation="sigmoid")])
     x = np.random.default_rng(6).integers(0, 20, (3, 6)).astype("int32")
+    x[:, -2:] = 0  # padding: masked steps when mask_zero
     y = np.array([[1.0], [0.0], [1.0]], "float32")
 
     def grads(x, y):
@@ -161,15 +195,45 @@ def test_kernel_dtype_errors_name_the_argument():
         core.lstm_sequence_grad(np.zeros((3, 2, 5), "float32"), out[..., :5], c0, r, True)
 
 
+@pytest.mark.parametrize("fn", ["lstm", "gru"])
+def test_mask_errors_name_the_argument(fn):
+    if fn == "lstm":
+        operands = _operands(2, 3, 2, "float32")
+        kernel, grad, grad_state = core.lstm_sequence, core.lstm_sequence_grad, operands[2]
+        recurrent = operands[3]
+    else:
+        operands = _gru_operands(2, 3, 2, "float32")
+        kernel, grad, grad_state = core.gru_sequence, core.gru_sequence_grad, operands[1]
+        recurrent = operands[2]
+    name = f"{fn}_sequence"
+    with pytest.raises(TypeError, match=rf"^{name}: argument 'mask' expected dtype bool, received float32"):
+        kernel(*operands, False, np.ones((2, 3), "float32"))
+    with pytest.raises(ValueError, match=rf"^{name}: argument 'mask' expected shape \(batch, time\) = \(2, 3\), "
+                                         r"received \(3, 2\)"):
+        kernel(*operands, False, np.ones((3, 2), bool))
+    out = kernel(*operands, False, np.ones((2, 3), bool))
+    with pytest.raises(ValueError, match=rf"^{name}_grad: argument 'mask' expected shape"):
+        grad(out, out, grad_state, recurrent, False, False, np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match=rf"^{name}: argument 'mask' expected shape"):
+        core.run_native_step(name, [0], [], list(operands) + [np.ones((2, 2), bool)], [list(out.shape)], [0])
+    # shapes only (symbolic tensors): the op's shape rule checks the mask
+    symbolic = [lk.SymbolicTensor(a.shape, "float32") for a in operands]
+    fused = lstm_sequence if fn == "lstm" else gru_sequence
+    with pytest.raises(ValueError, match=rf"^{name}: expected a bool mask of shape \(batch, time\) = \(2, 3\), "
+                                         r"received int32 \(2, 3\)"):
+        fused(*symbolic, mask=lk.SymbolicTensor((2, 3), "int32"))
+    assert fused(*symbolic, mask=lk.SymbolicTensor((2, 3), "bool")).shape == tuple(out.shape)
+
+
 @pytest.mark.parametrize("step,ints,shapes,out_shape,error", [
     ("lstm_sequence", [0], [(2, 3, 8), (2, 2), (2, 2)], (3, 2, 12), ValueError),  # arity
     ("lstm_sequence", [], [(2, 3, 8), (2, 2), (2, 2), (2, 8)], (3, 2, 12), ValueError),  # ints
     ("lstm_sequence", [0], [(2, 3, 8), (2, 2), (2, 2), (2, 8)], (2, 3, 12), ValueError),  # batch-major result
     ("lstm_sequence", [0], [(2, 3, 8), (2, 3), (2, 2), (2, 8)], (3, 2, 12), ValueError),
-    ("lstm_sequence_grad", [1], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 3, 8), ValueError),  # no extra row
-    ("lstm_sequence_grad", [0], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # an extra row
-    ("lstm_sequence_grad", [], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # ints
-    ("lstm_sequence_grad", [1], [(3, 2, 4), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # g: 2U columns
+    ("lstm_sequence_grad", [1, 0], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 3, 8), ValueError),  # no extra row
+    ("lstm_sequence_grad", [0, 0], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # an extra row
+    ("lstm_sequence_grad", [1], [(3, 2, 12), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # ints
+    ("lstm_sequence_grad", [1, 0], [(3, 2, 4), (3, 2, 12), (2, 2), (2, 8)], (2, 4, 8), ValueError),  # g: 2U columns
 ])
 def test_malformed_native_steps_are_refused_naming_the_step(step, ints, shapes, out_shape, error):
     with pytest.raises(error, match=f"^{step}: "):
@@ -180,16 +244,19 @@ def test_malformed_native_steps_are_refused_naming_the_step(step, ints, shapes, 
 from layerkit.ops.recurrent import gru_sequence  # noqa: E402
 
 
-def _gru_reference(xp, h0, r, rb, reverse):
-    """(time, batch, 5 * units) in processing order: h, z, r, hh and the candidate's recurrent part."""
+def _gru_reference(xp, h0, r, rb, reverse, mask=None):
+    """(time, batch, 5 * units) in processing order: h, z, r, hh and the candidate's recurrent part;
+    a row keeps its h at its masked steps."""
     units, steps = r.shape[0], xp.shape[1]
     h, rows = h0.astype(np.float64), []
     for s in range(steps):
-        x = xp[:, steps - 1 - s if reverse else s].astype(np.float64)
+        t = steps - 1 - s if reverse else s
+        x = xp[:, t].astype(np.float64)
         q = h @ r + rb
         z, rr = _sigmoid(x[:, :units] + q[:, :units]), _sigmoid(x[:, units:2 * units] + q[:, units:2 * units])
         hh = np.tanh(x[:, 2 * units:] + rr * q[:, 2 * units:])
-        h = z * h + (1 - z) * hh
+        keep = np.ones((len(h), 1), bool) if mask is None else mask[:, t:t + 1]
+        h = np.where(keep, z * h + (1 - z) * hh, h)
         rows.append(np.concatenate([h, z, rr, hh, q[:, 2 * units:]], axis=1))
     return np.stack(rows)
 
@@ -212,11 +279,25 @@ def test_the_gru_kernel_equals_a_numpy_loop(batch, steps, units, reverse, dtype)
     np.testing.assert_allclose(got, _gru_reference(xp, h0, r, rb, reverse), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gru_gradients_equal_central_differences(reverse):
+@pytest.mark.parametrize("batch,steps,units", [(1, 1, 1), (4, 6, 3), (70, 5, 33)])
+def test_the_masked_gru_kernel_equals_a_numpy_loop(batch, steps, units, reverse, dtype):
+    xp, h0, r, rb = _gru_operands(batch, steps, units, dtype)
+    mask = _mask(batch, steps)
+    got = np.asarray(gru_sequence(xp, h0, r, rb, reverse=reverse, mask=mask))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, _gru_reference(xp, h0, r, rb, reverse, mask), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_gradients_equal_central_differences(reverse, masked):
     units = 3
-    xp, h0, r, rb = _gru_operands(2, 4, units, "float64", seed=1)
-    check_grad(lambda *a: gru_sequence(*a, reverse=reverse)[:, :, :units], xp, h0, r, rb, rtol=1e-6, atol=1e-8)
+    xp, h0, r, rb = _gru_operands(3, 4, units, "float64", seed=1)
+    mask = _mask(3, 4) if masked else None
+    check_grad(lambda *a: gru_sequence(*a, reverse=reverse, mask=mask)[:, :, :units], xp, h0, r, rb, rtol=1e-6,
+               atol=1e-8)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -224,7 +305,10 @@ def test_gru_gradients_equal_central_differences(reverse):
                                     {"return_sequences": True, "return_state": True, "use_bias": False},
                                     {"go_backwards": True, "return_state": True}])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_the_gru_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype):
+@pytest.mark.parametrize("mask", [None, "mask", "zero_output_for_mask"])
+def test_the_gru_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype, mask):
+    if mask == "zero_output_for_mask":
+        kwargs = dict(kwargs, zero_output_for_mask=True)
     fused, loop = lk.layers.GRU(5, dtype=dtype, **kwargs), lk.layers.GRU(5, dtype=dtype, use_cudnn=False, **kwargs)
     x = np.random.default_rng(2).standard_normal((3, 6, 4)).astype(dtype)
     fused(x), loop(x)
@@ -232,8 +316,9 @@ def test_the_gru_layer_fused_path_equals_its_step_loop(kwargs, with_state, dtype
     fused.set_weights(weights)
     loop.set_weights(weights)
     state = [np.random.default_rng(4).standard_normal((3, 5)).astype(dtype)] if with_state else None
+    m = _mask(3, 6) if mask else None
     tol = 1e-5 if dtype == "float32" else 1e-12
-    for a, b in zip(_outputs_and_grads(fused, x, state), _outputs_and_grads(loop, x, state)):
+    for a, b in zip(_outputs_and_grads(fused, x, state, m), _outputs_and_grads(loop, x, state, m)):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
@@ -243,14 +328,16 @@ def test_the_fused_gru_kernel_is_taken_only_for_the_standard_gru():
     assert "gru_sequence" not in _kernels(lk.layers.GRU(2, use_cudnn=False), x)
     assert "gru_sequence" not in _kernels(lk.layers.GRU(2, reset_after=False), x)
     assert "gru_sequence" not in _kernels(lk.layers.GRU(2, activation="relu"), x)
-    assert "gru_sequence" not in _kernels(lk.layers.GRU(2), x, mask=np.ones((2, 4), bool))
+    assert "gru_sequence" in _kernels(lk.layers.GRU(2), x, mask=np.ones((2, 4), bool))
     assert "gru_sequence" not in _kernels(lk.layers.GRU(2, recurrent_dropout=0.5, seed=1), x, training=True)
 
 
-def test_a_compiled_gru_training_step_runs_both_kernels_natively_and_matches_eager():
-    model = lk.Sequential([lk.layers.Input(shape=(6,), dtype="int32"), lk.layers.Embedding(20, 4),
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_a_compiled_gru_training_step_runs_both_kernels_natively_and_matches_eager(mask_zero):
+    model = lk.Sequential([lk.layers.Input(shape=(6,), dtype="int32"), lk.layers.Embedding(20, 4, mask_zero=mask_zero),
                            lk.layers.GRU(5), lk.layers.Dense(1, activation="sigmoid")])
     x = np.random.default_rng(6).integers(0, 20, (3, 6)).astype("int32")
+    x[:, -2:] = 0  # padding: masked steps when mask_zero
     y = np.array([[1.0], [0.0], [1.0]], "float32")
 
     def grads(x, y):
@@ -281,6 +368,6 @@ def test_gru_kernel_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"^gru_sequence_grad: argument 'out' expected shape \(time, batch, 5"):
         core.gru_sequence_grad(out[..., :4], out[..., :4], h0, r, True)
     with pytest.raises(ValueError, match=r"^gru_sequence_grad: "):
-        core.run_native_step("gru_sequence_grad", [1], [], [out, out, h0, r], [[2, 3, 12]], [0])  # no extra row
+        core.run_native_step("gru_sequence_grad", [1, 0], [], [out, out, h0, r], [[2, 3, 12]], [0])  # no extra row
     with pytest.raises(ValueError, match=r"^gru_sequence: "):
         core.run_native_step("gru_sequence", [0], [], [xp, h0, r], [[3, 2, 10]], [0])  # arity

@@ -120,20 +120,12 @@ def _xent_grad(attrs, ins, outs):
     return ("sparse_softmax_cross_entropy_grad", [], []) if ok else None
 
 
-def _lstm(attrs, ins, outs):
-    return ("lstm_sequence", [int(attrs["reverse"])], []) if _floats(*ins, outs[0]) else None
+def _recurrence(kernel, *int_attrs):
+    """The rule of a fused recurrence: float operands (the optional fifth, the mask, is bool)."""
+    def rule(attrs, ins, outs):
+        return (kernel, [int(attrs[a]) for a in int_attrs], []) if _floats(*ins[:4], outs[0]) else None
+    return rule
 
-
-def _lstm_grad(attrs, ins, outs):
-    return ("lstm_sequence_grad", [int(attrs["initial"])], []) if _floats(*ins, outs[0]) else None
-
-
-def _gru(attrs, ins, outs):
-    return ("gru_sequence", [int(attrs["reverse"])], []) if _floats(*ins, outs[0]) else None
-
-
-def _gru_grad(attrs, ins, outs):
-    return ("gru_sequence_grad", [int(attrs["initial"])], []) if _floats(*ins, outs[0]) else None
 
 
 RULES = {
@@ -149,8 +141,8 @@ RULES = {
     "log_softmax": _softmax_rule("log_softmax"),
     "sparse_softmax_cross_entropy": _xent,
     "sparse_softmax_cross_entropy_grad": _xent_grad,
-    "gru_sequence": _gru,
-    "gru_sequence_grad": _gru_grad,
-    "lstm_sequence": _lstm,
-    "lstm_sequence_grad": _lstm_grad,
+    "gru_sequence": _recurrence("gru_sequence", "reverse"),
+    "gru_sequence_grad": _recurrence("gru_sequence_grad", "initial", "reverse"),
+    "lstm_sequence": _recurrence("lstm_sequence", "reverse"),
+    "lstm_sequence_grad": _recurrence("lstm_sequence_grad", "initial", "reverse"),
 }

@@ -2,7 +2,8 @@
 `lk.layers.LSTM` and `lk.layers.GRU` (as cuDNN is Keras's on a GPU; csrc/recurrent.cpp).
 
 One primitive runs every step of the recurrence: per step one GEMM `h @ r` and one pass over the
-gates and the cell, with no graph node per step. Its gradient is a second primitive that walks
+gates and the cell, with no graph node per step. An optional boolean mask (batch, time) keeps a
+row's states through its masked steps, as Keras's masked RNNs do (`Embedding(mask_zero=True)`). Its gradient is a second primitive that walks
 the steps backwards and returns each step's gate pre-activation gradients (and those of the
 initial states when they are needed); the recurrent kernel's gradient is then one large GEMM
 over all steps instead of one small product per step.
@@ -26,7 +27,18 @@ def _recurrent_kernel_grad(h0, out, units, dq):
     return matmul_raw(S.reshape(h_prev, (-1, units)), dq, True, False)
 
 
-def _lstm_spec(zx, h0, c0, r, reverse):
+def _check_mask(op, mask, xs):
+    """The optional mask of a fused recurrence: boolean (batch, time), like its inputs `xs`."""
+    if not mask:
+        return
+    mask = mask[0]
+    if mask.dtype != "bool" or tuple(mask.shape) != tuple(xs.shape[:2]):
+        raise ValueError(f"{op}: expected a bool mask of shape (batch, time) = {C.shape_str(xs.shape[:2])}, received "
+                         f"{mask.dtype} {C.shape_str(mask.shape)}.")
+
+
+def _lstm_spec(zx, h0, c0, r, *mask, reverse):
+    _check_mask("lstm_sequence", mask, zx)
     units = r.shape[0]
     if len(zx.shape) != 3 or len(r.shape) != 2 or r.shape[1] != 4 * units or zx.shape[2] != 4 * units:
         raise ValueError(f"lstm_sequence: expected zx (batch, time, 4 * units) and r (units, 4 * units), received "
@@ -39,21 +51,21 @@ def _lstm_spec(zx, h0, c0, r, reverse):
 
 
 def _lstm_grad(ctx, g):
-    zx, h0, c0, r = ctx.inputs
-    out, units, steps = ctx.output, r.shape[0], zx.shape[1]
+    zx, h0, c0, r, *mask = ctx.inputs
+    out, units, steps, reverse = ctx.output, r.shape[0], zx.shape[1], ctx.attrs["reverse"]
     initial = ctx.needs(1) or ctx.needs(2)  # dh0 and dc0 come as one more row per batch
-    dz_all = apply(LSTM_SEQUENCE_GRAD, g, out, c0, r, initial=initial)  # (B, T [+ 1], 4U)
+    dz_all = apply(LSTM_SEQUENCE_GRAD, g, out, c0, r, *mask, initial=initial, reverse=reverse)  # (B, T [+ 1], 4U)
     dz = S.getitem(dz_all, (slice(None), slice(0, steps))) if initial else dz_all  # processing order
     dzx = dh0 = dc0 = dr = None
     if ctx.needs(0):
-        dzx = S.getitem(dz, (slice(None), slice(None, None, -1))) if ctx.attrs["reverse"] else dz
+        dzx = S.getitem(dz, (slice(None), slice(None, None, -1))) if reverse else dz
     if ctx.needs(1):
         dh0 = S.getitem(dz_all, (slice(None), steps, slice(units, 2 * units)))
     if ctx.needs(2):
         dc0 = S.getitem(dz_all, (slice(None), steps, slice(0, units)))
     if ctx.needs(3):
         dr = _recurrent_kernel_grad(h0, out, units, S.reshape(dz, (-1, 4 * units)))
-    return dzx, dh0, dc0, dr
+    return (dzx, dh0, dc0, dr) + (None,) * len(mask)
 
 
 def _second_derivative(layer):
@@ -63,17 +75,18 @@ def _second_derivative(layer):
     return refuse
 
 
-LSTM_SEQUENCE = register("lstm_sequence", forward=lambda zx, h0, c0, r, reverse: core.lstm_sequence(zx, h0, c0, r,
-                                                                                                    reverse),
+LSTM_SEQUENCE = register("lstm_sequence",
+                         forward=lambda zx, h0, c0, r, *mask, reverse: core.lstm_sequence(zx, h0, c0, r, reverse, *mask),
                          infer=_lstm_spec, grad=_lstm_grad, kernels=("lstm_sequence",))
 LSTM_SEQUENCE_GRAD = register(
-    "lstm_sequence_grad", forward=core.lstm_sequence_grad,
-    infer=lambda g, out, c0, r, initial: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + initial,
-                                           out.shape[2] // 6 * 4), out.dtype),
+    "lstm_sequence_grad",
+    forward=lambda g, out, c0, r, *mask, initial, reverse: core.lstm_sequence_grad(g, out, c0, r, initial, reverse, *mask),
+    infer=lambda g, out, c0, r, *mask, initial, reverse: (
+        (out.shape[1], None if out.shape[0] is None else out.shape[0] + initial, out.shape[2] // 6 * 4), out.dtype),
     grad=_second_derivative("LSTM"), kernels=("lstm_sequence_grad",))
 
 
-def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False):
+def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False, mask=None):
     """Every step of an LSTM with sigmoid gates and tanh activations (Keras's gate order i, f, c, o).
 
     Args:
@@ -81,6 +94,8 @@ def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False):
         h0, c0: (batch, units), the initial states.
         recurrent_kernel: (units, 4 * units).
         reverse: process the steps last to first (`go_backwards`).
+        mask: optional bool (batch, time), in input order: at a False step the row keeps its h
+            and c (and the output's h and c columns repeat the previous step's).
 
     Returns:
         (time, batch, 6 * units), time-major: per processed step (in processing order) h, c, then
@@ -88,10 +103,12 @@ def lstm_sequence(zx, h0, c0, recurrent_kernel, reverse=False):
         saved activations: differentiation treats them as constants.
     """
     zx, h0, c0, r = (C.convert_to_tensor(t) for t in (zx, h0, c0, recurrent_kernel))
-    return apply(LSTM_SEQUENCE, zx, h0, c0, r, reverse=bool(reverse))
+    masks = () if mask is None else (C.convert_to_tensor(mask),)
+    return apply(LSTM_SEQUENCE, zx, h0, c0, r, *masks, reverse=bool(reverse))
 
 
-def _gru_spec(xp, h0, r, rb, reverse):
+def _gru_spec(xp, h0, r, rb, *mask, reverse):
+    _check_mask("gru_sequence", mask, xp)
     units = r.shape[0]
     if (len(xp.shape) != 3 or len(r.shape) != 2 or r.shape[1] != 3 * units or xp.shape[2] != 3 * units
             or tuple(rb.shape) != (3 * units,)):
@@ -105,14 +122,14 @@ def _gru_spec(xp, h0, r, rb, reverse):
 
 
 def _gru_grad(ctx, g):
-    xp, h0, r, rb = ctx.inputs
-    out, units, steps = ctx.output, r.shape[0], xp.shape[1]
+    xp, h0, r, rb, *mask = ctx.inputs
+    out, units, steps, reverse = ctx.output, r.shape[0], xp.shape[1], ctx.attrs["reverse"]
     initial = ctx.needs(1)
-    dz_all = apply(GRU_SEQUENCE_GRAD, g, out, h0, r, initial=initial)  # (B, T [+ 1], 6U)
+    dz_all = apply(GRU_SEQUENCE_GRAD, g, out, h0, r, *mask, initial=initial, reverse=reverse)  # (B, T [+ 1], 6U)
     dxp = dh0 = dr = drb = None
     if ctx.needs(0):
         dxp = S.getitem(dz_all, (slice(None), slice(0, steps), slice(0, 3 * units)))  # processing order
-        if ctx.attrs["reverse"]:
+        if reverse:
             dxp = S.getitem(dxp, (slice(None), slice(None, None, -1)))
     if initial:
         dh0 = S.getitem(dz_all, (slice(None), steps, slice(0, units)))
@@ -122,20 +139,21 @@ def _gru_grad(ctx, g):
             dr = _recurrent_kernel_grad(h0, out, units, dq)
         if ctx.needs(3):
             drb = R.sum(dq, axis=0)
-    return dxp, dh0, dr, drb
+    return (dxp, dh0, dr, drb) + (None,) * len(mask)
 
 
-GRU_SEQUENCE = register("gru_sequence", forward=lambda xp, h0, r, rb, reverse: core.gru_sequence(xp, h0, r, rb,
-                                                                                                 reverse),
+GRU_SEQUENCE = register("gru_sequence",
+                        forward=lambda xp, h0, r, rb, *mask, reverse: core.gru_sequence(xp, h0, r, rb, reverse, *mask),
                         infer=_gru_spec, grad=_gru_grad, kernels=("gru_sequence",))
 GRU_SEQUENCE_GRAD = register(
-    "gru_sequence_grad", forward=core.gru_sequence_grad,
-    infer=lambda g, out, h0, r, initial: ((out.shape[1], None if out.shape[0] is None else out.shape[0] + initial,
-                                           out.shape[2] // 5 * 6), out.dtype),
+    "gru_sequence_grad",
+    forward=lambda g, out, h0, r, *mask, initial, reverse: core.gru_sequence_grad(g, out, h0, r, initial, reverse, *mask),
+    infer=lambda g, out, h0, r, *mask, initial, reverse: (
+        (out.shape[1], None if out.shape[0] is None else out.shape[0] + initial, out.shape[2] // 5 * 6), out.dtype),
     grad=_second_derivative("GRU"), kernels=("gru_sequence_grad",))
 
 
-def gru_sequence(xp, h0, recurrent_kernel, recurrent_bias, reverse=False):
+def gru_sequence(xp, h0, recurrent_kernel, recurrent_bias, reverse=False, mask=None):
     """Every step of a GRU with sigmoid gates, a tanh candidate and the reset gate applied after
     the recurrent product (`reset_after=True`, Keras's default; gate order z, r, h).
 
@@ -145,6 +163,7 @@ def gru_sequence(xp, h0, recurrent_kernel, recurrent_bias, reverse=False):
         recurrent_kernel: (units, 3 * units).
         recurrent_bias: (3 * units,), added to the recurrent product (zeros without a bias).
         reverse: process the steps last to first (`go_backwards`).
+        mask: optional bool (batch, time), in input order: at a False step the row keeps its h.
 
     Returns:
         (time, batch, 5 * units), time-major: per processed step h, then the activations z, r,
@@ -152,4 +171,5 @@ def gru_sequence(xp, h0, recurrent_kernel, recurrent_bias, reverse=False):
         last 4 * units columns are saved activations: differentiation treats them as constants.
     """
     xp, h0, r, rb = (C.convert_to_tensor(t) for t in (xp, h0, recurrent_kernel, recurrent_bias))
-    return apply(GRU_SEQUENCE, xp, h0, r, rb, reverse=bool(reverse))
+    masks = () if mask is None else (C.convert_to_tensor(mask),)
+    return apply(GRU_SEQUENCE, xp, h0, r, rb, *masks, reverse=bool(reverse))

@@ -33,8 +33,9 @@ class GRU(RNN):
             cuDNN's convention) or before it (False).
         use_cudnn: "auto" (the default) runs the whole recurrence as one native kernel, forward
             and backward, when the layer is the standard GRU (reset_after, tanh and sigmoid, no
-            mask, no recurrent dropout in training), as Keras takes cuDNN on a GPU; False always
-            runs the step loop (e.g. to differentiate twice). True is refused: there is no cuDNN.
+            recurrent dropout in training), as Keras takes cuDNN on a GPU, with or without a mask
+            (any mask; Keras's cuDNN path takes only right-padded ones). False always runs the
+            step loop (e.g. to differentiate twice). True is refused: there is no cuDNN.
 
     Call arguments:
         sequences: (batch, time, features).
@@ -78,12 +79,13 @@ class GRU(RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
-    def _fused_sequence(self, inputs, states):
+    def _fused_sequence(self, inputs, states, mask):
         cell, u = self.cell, self.cell.units
         if not cell.reset_after:  # the fused kernel applies the reset gate after the product
             return None
         recurrent_bias = cell.bias[1] if cell.bias is not None else ops.zeros((3 * u,), inputs.dtype)
-        return gru_sequence(inputs, states[0], cell.recurrent_kernel, recurrent_bias, reverse=self.go_backwards)
+        return gru_sequence(inputs, states[0], cell.recurrent_kernel, recurrent_bias, reverse=self.go_backwards,
+                            mask=mask)
 
     units = cell_property("units")
     activation = cell_property("activation")

@@ -29,9 +29,11 @@ class LSTM(RNN):
         seed: seed of the dropout masks.
         return_sequences, return_state, go_backwards, stateful, unroll: as in `RNN`.
         use_cudnn: "auto" (the default) runs the whole recurrence as one native kernel, forward
-            and backward, when the layer is the standard LSTM (tanh and sigmoid, no mask, no
-            recurrent dropout in training), as Keras takes cuDNN on a GPU; False always runs the
-            step loop (e.g. to differentiate twice). True is refused: there is no cuDNN.
+            and backward, when the layer is the standard LSTM (tanh and sigmoid, no recurrent
+            dropout in training), as Keras takes cuDNN on a GPU. Masks are served too, any mask
+            (Keras's cuDNN path takes only right-padded ones and otherwise falls back to its slow
+            loop). False always runs the step loop (e.g. to differentiate twice). True is
+            refused: there is no cuDNN.
 
     Call arguments:
         sequences: (batch, time, features).
@@ -76,8 +78,9 @@ class LSTM(RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
-    def _fused_sequence(self, inputs, states):
-        return lstm_sequence(inputs, states[0], states[1], self.cell.recurrent_kernel, reverse=self.go_backwards)
+    def _fused_sequence(self, inputs, states, mask):
+        return lstm_sequence(inputs, states[0], states[1], self.cell.recurrent_kernel, reverse=self.go_backwards,
+                             mask=mask)
 
     units = cell_property("units")
     activation = cell_property("activation")

@@ -207,27 +207,35 @@ class RNN(Layer):
     def _fused_loop(self, inputs, states, mask, training):
         """`(last, outputs, states)` as `rnn_loop` returns them, computed by the layer's fused
         kernel (`_fused_sequence`) over the projected `inputs`, or None to run the step loop. The
-        kernel serves the standard cell: tanh and sigmoid activations, no mask and no recurrent
-        dropout in training — the conditions under which Keras takes cuDNN on a GPU;
+        kernel serves the standard cell: tanh and sigmoid activations and no recurrent dropout in
+        training — the conditions under which Keras takes cuDNN on a GPU — with or without a
+        mask (Keras's cuDNN path takes only right-padded masks; this one takes any);
         `use_cudnn=False` keeps the step loop."""
         cell = self.cell
-        if (getattr(self, "use_cudnn", False) is False or mask is not None
+        if (getattr(self, "use_cudnn", False) is False
                 or (training and getattr(cell, "recurrent_dropout", 0))
                 or getattr(cell, "activation", None) is not activations.get("tanh")
                 or getattr(cell, "recurrent_activation", None) is not activations.get("sigmoid")
                 or inputs.dtype not in ("float32", "float64")):
             return None
-        out = self._fused_sequence(inputs, states)
+        out = self._fused_sequence(inputs, states, mask)
         if out is None:
             return None
         u = cell.units  # out: (time, batch, ...) whose first column blocks are the states
         new_states = [out[-1, :, k * u:(k + 1) * u] for k in range(len(states))]
+        last = new_states[0]
         sequence = ops.transpose(out[:, :, :u], (1, 0, 2)) if self.return_sequences else None
-        return new_states[0], sequence, new_states
+        if mask is not None and self.zero_output_for_mask:  # masked steps output zeros, states carry on
+            steps = mask[:, ::-1] if self.go_backwards else mask  # processing order
+            last = ops.where(ops.expand_dims(steps[:, -1], -1), last, ops.zeros_like(last))
+            if sequence is not None:
+                sequence = ops.where(ops.expand_dims(steps, -1), sequence, ops.zeros_like(sequence))
+        return last, sequence, new_states
 
-    def _fused_sequence(self, inputs, states):
-        """The fused kernel's time-major output for these projected inputs and initial states,
-        its first column blocks the states after each step; None when the layer has none."""
+    def _fused_sequence(self, inputs, states, mask):
+        """The fused kernel's time-major output for these projected inputs, initial states and
+        mask (None or bool (batch, time)), its first column blocks the states after each step;
+        None when the layer has none."""
         return None
 
     def _generic_step(self, training):
