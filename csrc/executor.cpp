@@ -2,7 +2,9 @@
 // Intermediate values live in one arena allocated when the plan is built, at offsets chosen by
 // the Python-side liveness planner; arguments and variables are bound by pointer at each run;
 // the steps run back to back with the GIL released. A node without a native step (a user's
-// random sampler, say) runs as a Python callback inside the plan, re-taking the GIL for it.
+// random sampler, say) runs as a Python callback inside the plan, re-taking the GIL for it. A
+// `scan` step runs another plan (the loop's step) once per element, binding its buffers by
+// pointer: the whole loop runs without Python.
 #include "executor.h"
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
@@ -128,6 +131,8 @@ class NativePlan {
           break;
         case kInput:
           if (arg < 0 || arg >= n_inputs) throw nb::value_error("native plan: bad argument index");
+          input_bytes_.resize(n_inputs, 0);
+          input_bytes_[arg] = bytes;
           break;
         case kVariable:
           if (arg < 0 || arg >= n_variables) throw nb::value_error("native plan: bad variable index");
@@ -154,6 +159,8 @@ class NativePlan {
         if (ints.size() != 1 || ints[0] < 0 || (size_t)ints[0] >= callbacks_.size())
           throw nb::value_error("native plan: bad callback index");
         steps_.push_back(python_step(callbacks_[ints[0]], spec.in, spec.out));
+      } else if (name == "scan") {
+        steps_.push_back(scan_step(spec));
       } else {
         steps_.push_back(make_step(spec));
       }
@@ -176,7 +183,102 @@ class NativePlan {
   int64_t arena_bytes() const { return (int64_t)arena_bytes_; }
   size_t n_steps() const { return steps_.size(); }
 
+  // Runs the plan on raw buffers, without Python (the caller has released the GIL): `in[k]`
+  // holds argument k in the plan's shape and dtype, and each output is copied to `out[k]`. For
+  // plans without variables (a scan's step).
+  void run_raw(const std::vector<void*>& in, const std::vector<void*>& out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i : rebound_) {
+      Slot& s = slots_[i];
+      if (kind_[i] == kInput) s.data = in[arg_[i]];
+      else if (kind_[i] == kAlias) s.data = slots_[arg_[i]].data;
+    }
+    for (auto& step : steps_) step();
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      const Slot& s = slots_[outputs_[k]];
+      std::memmove(out[k], s.data, s.size() * itemsize_of(s.dtype));
+    }
+  }
+
  private:
+  size_t output_bytes(size_t k) const {
+    const Slot& s = slots_[outputs_[k]];
+    return s.size() * itemsize_of(s.dtype);
+  }
+
+  // A scan: ints [body callback, carries, sequences, length, reverse, then per output slot the
+  // index of the loop result it receives]; inputs: the initial carries, the sequences (the step
+  // reads element i of each), the free inputs. Results: the final carries, the stacked step
+  // outputs, the carry that entered each step (as layerkit.graph.control_flow numbers them).
+  // The body's buffers are bound by pointer: element i of a sequence is read in place and step
+  // outputs are written straight into their stacked result.
+  StepFn scan_step(const StepSpec& spec) {
+    const auto& v = spec.ints;
+    if (v.size() < 5 || v[0] < 0 || (size_t)v[0] >= callbacks_.size() || v.size() - 5 != spec.out.size())
+      throw nb::value_error("scan: malformed step attributes");
+    NativePlan* body = nullptr;
+    if (!nb::try_cast<NativePlan*>(callbacks_[v[0]], body) || body == nullptr)
+      throw nb::type_error("scan: the loop's step must be a NativePlan");
+    const int64_t n_carry = v[1], n_xs = v[2], length = v[3];
+    const bool reverse = v[4] != 0;
+    const int64_t n_in = (int64_t)spec.in.size(), n_out = (int64_t)body->outputs_.size();
+    if (body->n_variables_ || !body->updates_.empty() || body->n_inputs_ != n_in || n_carry < 0 || n_xs < 0 ||
+        n_carry + n_xs > n_in || n_out < n_carry || length < 1)
+      throw nb::value_error("scan: the step's plan does not fit the loop's operands");
+    auto bytes_of = [](const Slot* s) { return s->size() * itemsize_of(s->dtype); };
+    std::vector<size_t> in_bytes(body->input_bytes_), out_bytes(n_out);
+    for (int64_t k = 0; k < n_out; ++k) out_bytes[k] = body->output_bytes(k);
+    for (int64_t k = 0; k < n_in; ++k) {
+      const size_t want = (k >= n_carry && k < n_carry + n_xs ? length : 1) * in_bytes[k];
+      if (bytes_of(spec.in[k]) != want) throw nb::value_error("scan: an operand's size does not fit the step's plan");
+    }
+    for (int64_t k = 0; k < n_carry; ++k)
+      if (out_bytes[k] != in_bytes[k]) throw nb::value_error("scan: the step changes a carry's size");
+    const int64_t n_ys = n_out - n_carry;
+    for (size_t j = 0; j < spec.out.size(); ++j) {
+      const int64_t r = v[5 + j];
+      const size_t want = r < n_carry ? in_bytes[r] : r < n_out ? length * out_bytes[r] : r < n_out + n_carry
+                                                                                              ? length * in_bytes[r - n_out]
+                                                                                              : 0;
+      if (r < 0 || want == 0 || bytes_of(spec.out[j]) != want)
+        throw nb::value_error("scan: a result slot does not fit the loop");
+    }
+    std::vector<Slot*> in = spec.in, out = spec.out;
+    std::vector<int64_t> picks(v.begin() + 5, v.end());
+    return [=]() {
+      std::vector<std::vector<char>> cur(n_carry), next(n_carry), scratch(n_ys);
+      for (int64_t k = 0; k < n_carry; ++k) {
+        cur[k].assign(static_cast<const char*>(in[k]->data), static_cast<const char*>(in[k]->data) + in_bytes[k]);
+        next[k].resize(in_bytes[k]);
+      }
+      std::vector<char*> ys(n_ys, nullptr), history(n_carry, nullptr);
+      for (size_t j = 0; j < picks.size(); ++j) {
+        const int64_t r = picks[j];
+        if (r >= n_carry && r < n_out) ys[r - n_carry] = static_cast<char*>(out[j]->data);
+        else if (r >= n_out) history[r - n_out] = static_cast<char*>(out[j]->data);
+      }
+      for (int64_t y = 0; y < n_ys; ++y)
+        if (!ys[y]) scratch[y].resize(out_bytes[n_carry + y]);
+      std::vector<void*> bin(n_in), bout(n_out);
+      for (int64_t k = n_carry + n_xs; k < n_in; ++k) bin[k] = in[k]->data;
+      for (int64_t s = 0; s < length; ++s) {
+        const int64_t i = reverse ? length - 1 - s : s;
+        for (int64_t k = 0; k < n_carry; ++k) {
+          if (history[k]) std::memcpy(history[k] + i * in_bytes[k], cur[k].data(), in_bytes[k]);
+          bin[k] = cur[k].data();
+          bout[k] = next[k].data();
+        }
+        for (int64_t k = n_carry; k < n_carry + n_xs; ++k) bin[k] = static_cast<char*>(in[k]->data) + i * in_bytes[k];
+        for (int64_t y = 0; y < n_ys; ++y)
+          bout[n_carry + y] = ys[y] ? ys[y] + i * out_bytes[n_carry + y] : static_cast<void*>(scratch[y].data());
+        body->run_raw(bin, bout);
+        std::swap(cur, next);
+      }
+      for (size_t j = 0; j < picks.size(); ++j)
+        if (picks[j] < n_carry) std::memcpy(out[j]->data, cur[picks[j]].data(), in_bytes[picks[j]]);
+    };
+  }
+
   Slot* slot_at(int i) {
     if (i < 0 || (size_t)i >= slots_.size()) throw nb::value_error("native plan: slot index out of range");
     return &slots_[i];
@@ -251,6 +353,7 @@ class NativePlan {
   std::vector<int> kind_;
   std::vector<int64_t> arg_;
   std::vector<size_t> rebound_;  // slots whose buffer is set at each run, in slot order
+  std::vector<size_t> input_bytes_;  // per argument
   std::vector<nb::handle> constants_, callbacks_;
   std::unique_ptr<char, AlignedFree> arena_;
   size_t arena_bytes_ = 0;

@@ -205,6 +205,36 @@ def test_malformed_steps_are_refused_at_build_naming_the_step():
         core.NativePlan(slots, [], 64, [("nope", [], [], [0], [1])], [], 1, 0, [1], [])
 
 
+def test_a_scan_step_runs_its_step_plan_per_element_and_refuses_what_does_not_fit():
+    from layerkit.graph.fusion import _B
+
+    # the step: carry + x, returned as the new carry and as the step's output
+    body = core.NativePlan([(0, [3], 1, 0), (0, [3], 1, 1), (0, [3], 0, 0)], [], 64,
+                           [("binary", [_B.index("add")], [], [0, 1], [2])], [], 2, 0, [2, 2], [])
+    slots = [(0, [3], 1, 0), (0, [4, 3], 1, 1), (0, [3], 0, 0), (0, [4, 3], 0, 64), (0, [4, 3], 0, 128)]
+
+    def plan(ints, callbacks=(body,)):
+        return core.NativePlan(slots, [], 192, [("scan", ints, [], [0, 1], [2, 3, 4])], list(callbacks), 2, 0,
+                               [2, 3, 4], [])
+    x0, xs = np.arange(3, dtype="float32"), np.arange(12, dtype="float32").reshape(4, 3)
+    for reverse in (0, 1):
+        final, ys, history = plan([0, 1, 1, 4, reverse, 0, 1, 2]).run([x0, xs], [])
+        order = xs[::-1] if reverse else xs
+        sums = x0 + np.cumsum(order, axis=0)
+        np.testing.assert_array_equal(final, sums[-1])
+        np.testing.assert_array_equal(ys, sums[::-1] if reverse else sums)  # y_i belongs to element i
+        entered = np.concatenate([x0[None], sums[:-1]])
+        np.testing.assert_array_equal(history, entered[::-1] if reverse else entered)
+    with pytest.raises(ValueError, match="^scan: an operand's size does not fit"):
+        plan([0, 1, 1, 5, 0, 0, 1, 2])
+    with pytest.raises(ValueError, match="^scan: a result slot does not fit"):
+        plan([0, 1, 1, 4, 0, 0, 1, 7])
+    with pytest.raises(ValueError, match="^scan: malformed"):
+        plan([0, 1, 1, 4, 0, 0, 1])
+    with pytest.raises(TypeError, match="^scan: the loop's step must be a NativePlan"):
+        plan([0, 1, 1, 4, 0, 0, 1, 2], callbacks=(len,))
+
+
 def test_arguments_that_do_not_fit_the_plan_are_refused():
     plan = core.NativePlan([(0, [3], 1, 0), (0, [3], 0, 0)], [], 64, [("unary", [6], [], [0], [1])], [], 1, 0,
                            [1], [])

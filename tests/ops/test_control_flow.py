@@ -123,3 +123,152 @@ def test_while_loop_on_symbolic_tensors_outside_a_trace_is_explained():
     x = lk.SymbolicTensor((None, 2))
     with pytest.raises(ValueError, match="inside a traced function"):
         ops.while_loop(lambda a: ops.sum(a) < 1.0, lambda a: a * 2.0, x)
+
+
+# ---- scan inside a traced function: one loop node, differentiable ------------------------------
+def _assert_all_equal(got, expected, rtol=1e-12):
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=rtol)
+
+
+def _recurrence(reverse=False):
+    """A recurrence reading variables and a closure tensor, with a dict carry (one int member),
+    a tuple of outputs and two sequences; its loss, and the gradients of everything it reads."""
+    rng = np.random.default_rng(1)
+    w = lk.Variable(rng.standard_normal((3, 3)) * 0.5, name="w")
+    u = lk.Variable(rng.standard_normal((2, 3)) * 0.5, name="u")
+
+    def fn(xs, scale, h0):
+        with lk.GradientTape() as tape:
+            tape.watch([xs, scale, h0])
+            bias = ops.sin(scale)  # read by the step from the enclosing function
+
+            def step(carry, x):
+                x_t, g_t = x
+                h = ops.tanh(ops.matmul(carry["h"], w) + ops.matmul(x_t, u) + bias) * g_t
+                return {"h": h, "n": carry["n"] + 1}, (h * 2.0, ops.sum(h, axis=-1))
+            carry, (ys, sums) = ops.scan(step, {"h": h0, "n": ops.zeros((), "int32")},
+                                         (xs, ops.exp(xs[..., :1])), reverse=reverse)
+            loss = ops.sum(ys * ys) + ops.sum(sums) + ops.sum(ops.square(carry["h"]))
+        return [loss, carry["n"]] + tape.gradient(loss, [xs, scale, h0, w, u])
+    args = (rng.standard_normal((6, 4, 2)), rng.standard_normal(3), rng.standard_normal((4, 3)))
+    return fn, args
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_traced_scan_is_one_loop_node_whose_results_and_gradients_equal_eager(reverse):
+    fn, args = _recurrence(reverse)
+    compiled = lk.function(fn)
+    got, expected = compiled(*args), fn(*[lk.convert_to_tensor(a) for a in args])
+    assert all(g is not None for g in expected)
+    _assert_all_equal(got, expected)
+    counts = compiled.get_graph(*args).kernel_counts()
+    assert counts["scan"] == 2  # the loop and its gradient, whatever the number of steps
+    assert "tanh" not in counts and "matmul" not in counts  # the step lives in the loop's own plan
+    assert int(compiled(*args)[1]) == 6
+
+
+def test_the_gradient_of_a_traced_scan_equals_central_differences():
+    weights = np.random.default_rng(5).standard_normal((5, 3))
+
+    def loss(xs, h0):
+        def step(h, x):
+            h = ops.tanh(h * 0.7 + x) * ops.sigmoid(x)
+            return h, h * h
+        return ops.sum(ops.scan(step, h0, xs, reverse=True)[1] * weights)
+
+    def loss_and_grads(xs, h0):
+        with lk.GradientTape() as tape:
+            tape.watch([xs, h0])
+            value = loss(xs, h0)
+        return [value] + tape.gradient(value, [xs, h0])
+    compiled, forward = lk.function(loss_and_grads), lk.function(loss)
+    rng = np.random.default_rng(2)
+    args = [rng.standard_normal((5, 3)), rng.standard_normal(3)]
+    grads = [np.asarray(g) for g in compiled(*args)[1:]]
+    eps = 1e-6
+    for k, a in enumerate(args):
+        numeric = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            plus, minus = [b.copy() for b in args], [b.copy() for b in args]
+            plus[k][i] += eps
+            minus[k][i] -= eps
+            numeric[i] = (float(forward(*plus)) - float(forward(*minus))) / (2 * eps)
+        np.testing.assert_allclose(grads[k], numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_second_derivatives_through_a_traced_scan_equal_eager():
+    w = lk.Variable(np.random.default_rng(3).standard_normal((3, 3)) * 0.5)
+
+    def fn(xs):
+        with lk.GradientTape() as outer:
+            with lk.GradientTape() as inner:
+                h, ys = ops.scan(lambda h, x: (ops.tanh(ops.matmul(h, w) + x), ops.sum(h)), ops.zeros((2, 3), "float64"),
+                                 xs)
+                loss = ops.sum(h * h) + ops.sum(ys)
+            g = inner.gradient(loss, w)
+            penalty = ops.sum(g * g)
+        return [penalty, outer.gradient(penalty, w)]
+    xs = np.random.default_rng(4).standard_normal((4, 2, 3))
+    compiled = lk.function(fn)
+    _assert_all_equal(compiled(xs), fn(lk.convert_to_tensor(xs)), rtol=1e-10)
+    assert compiled.get_graph(xs).kernel_counts()["scan"] == 4
+
+
+def test_nested_scans_with_an_unknown_batch_equal_eager():
+    def fn(xs):
+        def outer_step(h, x):
+            h2, hs = ops.scan(lambda hh, xx: (hh * 0.5 + ops.sin(xx), hh), h, ops.stack([x, x * 2.0]))
+            return h2 + ops.sum(hs, axis=0), h2
+        with lk.GradientTape() as tape:
+            tape.watch(xs)
+            h, ys = ops.scan(outer_step, ops.zeros_like(xs[0]), xs)
+            loss = ops.sum(ys * ys) + ops.sum(h)
+        return [loss, tape.gradient(loss, xs)]
+    compiled = lk.function(fn, input_signature=[lk.TensorSpec((4, None, 3), "float64")])
+    for batch in (1, 5):
+        xs = np.random.default_rng(batch).standard_normal((4, batch, 3))
+        _assert_all_equal(compiled(xs), fn(lk.convert_to_tensor(xs)))
+    assert compiled.trace_count == 1
+
+
+def test_a_traced_scan_runs_natively_with_no_python_step():
+    from layerkit.graph.native import NativeExecutor
+
+    f = lk.function(lambda xs: ops.scan(lambda h, x: (h + x, h * x), ops.zeros((2,), "float32"), xs))
+    xs = np.arange(10, dtype="float32").reshape(5, 2)
+    concrete = f.get_concrete_function(xs)
+    assert isinstance(concrete.plan, NativeExecutor)
+    assert concrete.plan.python_steps([xs]) == []  # the loop is a native step running its step's plan
+    loop = next(n for n in concrete.graph.nodes if n.op.name == "scan")
+    assert isinstance(loop.attrs["body_plan"], NativeExecutor)
+    h, ys = f(xs)
+    np.testing.assert_array_equal(np.asarray(h), xs.sum(0))
+    np.testing.assert_array_equal(np.asarray(ys), np.concatenate([np.zeros((1, 2)), np.cumsum(xs, 0)[:-1]]) * xs)
+
+
+def test_scan_unroll_true_unrolls_and_length_alone_works():
+    f = lk.function(lambda x: ops.scan(lambda c, _: (c * 2.0, c), x, length=4, unroll=True))
+    x = np.ones(2, "float32")
+    assert "scan" not in f.get_graph(x).kernel_counts()
+    g = lk.function(lambda x: ops.scan(lambda c, _: (c * 2.0, c), x, length=4))
+    assert "scan" in g.get_graph(x).kernel_counts()
+    for fn in (f, g):
+        c, ys = fn(x)
+        np.testing.assert_array_equal(np.asarray(c), [16.0, 16.0])
+        np.testing.assert_array_equal(np.asarray(ys)[:, 0], [1.0, 2.0, 4.0, 8.0])
+
+
+def test_traced_scan_errors_name_the_loop():
+    f = lk.function(lambda x, xs: ops.scan(lambda c, v: (ops.concatenate([c, v]), v), x, xs))
+    with pytest.raises(ValueError, match=r"^scan: the step must return a carry of the shapes and dtypes it received"):
+        f(np.ones(2, "float32"), np.ones((3, 2), "float32"))
+    v = lk.Variable(np.zeros(2, "float32"))
+
+    def assigns(c, x):
+        v.assign(c)
+        return c + x, c
+    with pytest.raises(ValueError, match=r"^scan: the loop's functions must not assign variables"):
+        lk.function(lambda x, xs: ops.scan(assigns, x, xs))(np.ones(2, "float32"), np.ones((3, 2), "float32"))
+    with pytest.raises(ValueError, match=r"^scan: `length` \(4\) differs from the leading size of `xs` \(3\)"):
+        ops.scan(lambda c, x: (c, x), 0.0, np.ones(3), length=4)

@@ -3,7 +3,7 @@ import numpy as np
 
 from layerkit.ops import add, ones_like, zeros_like
 from layerkit.ops.layout import SliceGrad, scatter_slices
-from layerkit.ops.primitive import RECORDERS
+from layerkit.ops.primitive import RECORDERS, TupleGrad
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 from layerkit.autodiff.variable import Variable
 
@@ -173,6 +173,9 @@ class GradientTape:
                         continue
                     if isinstance(gx, SliceGrad):
                         sliced.setdefault(id(x), []).append(gx)
+                    elif isinstance(gx, TupleGrad):  # one element of a loop's results
+                        parts = grads.setdefault(id(x), {})
+                        parts[gx.index] = gx.g if gx.index not in parts else add(parts[gx.index], gx.g)
                     else:
                         prev = grads.get(id(x))
                         grads[id(x)] = gx if prev is None else add(prev, gx)

@@ -1,13 +1,23 @@
 """Loops as graph nodes: `while_loop` on symbolic values traces its condition and body into
-subgraphs, and one WHILE node runs them until the condition fails.
+subgraphs, and one WHILE node runs them until the condition fails; `scan` traces its step
+into one SCAN node that runs it once per element of its sequences.
 
-The node's value is the tuple of final loop variables; TUPLE_GET nodes pick its elements, so
-the single-output IR needs no special case. Tensors the condition or body read from the
-enclosing function (closures) become extra inputs of the node.
+A loop node's value is the tuple of its results; TUPLE_GET nodes pick its elements, so the
+single-output IR needs no special case. Tensors the condition or body read from the enclosing
+function (closures) become extra inputs of the node, and so do the variables a scan's step
+reads: its gradient reaches them through those inputs.
+
+SCAN is differentiable: it also returns the carry that entered every step, and its gradient
+is a second scan, in the opposite direction, whose step re-runs the forward step under a
+gradient tape and takes its vector-Jacobian product (the step's intermediates are recomputed,
+not stored: memory stays one carry per step). That gradient is itself a scan, so it
+differentiates again.
 """
+import numpy as np
+
 from layerkit.graph.passes import optimize
-from layerkit.graph.trace import Tracer, build_graph
-from layerkit.ops.primitive import RECORDERS, TRACE, register
+from layerkit.graph.trace import Tracer, _is_variable, build_graph
+from layerkit.ops.primitive import RECORDERS, TRACE, TupleGrad, apply, register
 from layerkit.ops.tensor import SymbolicTensor
 from layerkit.utils import tree
 
@@ -34,16 +44,40 @@ def _not_differentiable(ctx, g):
 
 WHILE = register("while", forward=_while_forward, infer=lambda *a, **k: ((), "bool"), grad=_not_differentiable)
 TUPLE_GET = register("tuple_get", forward=lambda t, index, shape, dtype: t[index],
-                     infer=lambda t, index, shape, dtype: (shape, dtype), grad=_not_differentiable)
+                     infer=lambda t, index, shape, dtype: (shape, dtype),
+                     grad=lambda ctx, g: (TupleGrad(ctx.attrs["index"], g),))
 
 
-def _subgraph(fn, specs, n_results=None):
-    """(native plan, free symbolic tensors it reads, flat result specs) of `fn` traced on
-    placeholders for `specs`."""
+class _CaptureTracer(Tracer):
+    """The tracer of a scan's step: each variable the step reads becomes a placeholder, bound
+    to the variable's value in the enclosing trace as an extra input of the loop node (so the
+    enclosing tape sees the dependence and its gradient reaches the variable)."""
+
+    def __init__(self):
+        super().__init__()
+        self.captured = {}  # id(variable) -> (variable, placeholder)
+
+    def capture(self, variable):
+        entry = self.captured.get(id(variable))
+        if entry is None:
+            entry = self.captured[id(variable)] = (variable, SymbolicTensor(tuple(variable.shape), variable.dtype))
+        return entry[1]
+
+    def read(self, x):
+        if _is_variable(x):
+            return self.current[id(x)] if id(x) in self.current else self.capture(x)
+        return x
+
+
+def _subgraph(fn, specs, loop="while_loop", capture=()):
+    """(native plan, free tensors it reads, flat results) of `fn` traced on placeholders for
+    `specs`. With `capture` (a list, filled in), variables become placeholders too: the pairs
+    (variable, placeholder) land in `capture`, and the free list holds the variable itself where
+    the placeholder is read (see _CaptureTracer)."""
     from layerkit.graph.native import make_plan
 
     placeholders = [SymbolicTensor(s.shape, s.dtype) for s in specs]
-    inner = Tracer()
+    inner = _CaptureTracer() if isinstance(capture, list) else Tracer()
     outer, saved = TRACE.tracer, list(RECORDERS)
     TRACE.tracer = inner
     RECORDERS.clear()  # the enclosing tapes must not see the loop body's placeholders
@@ -53,9 +87,13 @@ def _subgraph(fn, specs, n_results=None):
         TRACE.tracer = outer
         RECORDERS.extend(saved)
     if inner.updates:
-        raise ValueError("while_loop: the condition and body must not assign variables inside a traced function.")
+        raise ValueError(f"{loop}: the loop's functions must not assign variables inside a traced function.")
     flat = tree.flatten(results)
     graph, _, free = build_graph(flat, placeholders, (), inner.order, allow_free=True)
+    if isinstance(capture, list):
+        variable_of = {id(p): v for v, p in inner.captured.values()}
+        capture.extend(inner.captured.values())
+        free = [variable_of.get(id(t), t) for t in free]
     return make_plan(optimize(graph)), free, flat
 
 
@@ -81,3 +119,139 @@ def while_loop(tracer, cond, body, loop_vars, maximum_iterations):
     loop = tracer.apply(WHILE, tuple(loop_vars) + tuple(free), attrs)
     return [tracer.apply(TUPLE_GET, (loop,), {"index": i, "shape": tuple(v.shape), "dtype": v.dtype})
             for i, v in enumerate(loop_vars)]
+
+
+# ---- scan ----------------------------------------------------------------------------------------
+def _scan_forward(*arrays, body_plan, n_carry, n_xs, length, reverse, **_):
+    carries = list(arrays[:n_carry])
+    xs = arrays[n_carry:n_carry + n_xs]
+    free = list(arrays[n_carry + n_xs:])
+    history = [np.empty((length,) + c.shape, c.dtype) for c in carries]
+    ys = None
+    for i in (range(length - 1, -1, -1) if reverse else range(length)):
+        for h, c in zip(history, carries):
+            h[i] = c
+        results = [t._data for t in body_plan.run(carries + [x[i, ...] for x in xs] + free)]  # 0-d views too
+        carries = results[:n_carry]
+        if ys is None:
+            ys = [np.empty((length,) + y.shape, y.dtype) for y in results[n_carry:]]
+        for y, r in zip(ys, results[n_carry:]):
+            y[i] = r
+    return tuple(carries) + tuple(ys) + tuple(history)
+
+
+def _is_float(t):
+    return t.dtype in ("float32", "float64")
+
+
+def _scan_grad(ctx, g):
+    """The gradient of a scan: a scan the other way over (the carry that entered each step, its
+    inputs, the gradients of its outputs), carrying the gradient of the carry and the running
+    sum of the free inputs' gradients; its step is the forward step's vector-Jacobian product
+    (the step re-run under a tape)."""
+    from layerkit.autodiff.tape import GradientTape
+    from layerkit.ops import add, zeros_like
+    from layerkit.ops.control_flow import scan
+
+    a = ctx.attrs
+    n_carry, n_xs, step, length = a["n_carry"], a["n_xs"], a["step"], a["length"]
+    carries, xs = ctx.inputs[:n_carry], ctx.inputs[n_carry:n_carry + n_xs]
+    free = ctx.inputs[n_carry + n_xs:]
+    g = g if isinstance(g, dict) else {}
+
+    def element(index, shape, dtype):
+        return apply(TUPLE_GET, ctx.output, index=index, shape=tuple(shape), dtype=dtype)
+    ys = [element(n_carry + j, shape, dtype) for j, (shape, dtype) in enumerate(a["y_specs"])]
+    history = [element(n_carry + len(ys) + k, (length,) + tuple(c.shape), c.dtype) for k, c in enumerate(carries)]
+    fc = [k for k, c in enumerate(carries) if _is_float(c)]  # the differentiated inputs and outputs
+    fx = [k for k, x in enumerate(xs) if _is_float(x)]
+    fy = [j for j, y in enumerate(ys) if _is_float(y)]
+    ff = [k for k, f in enumerate(free) if _is_float(f)]
+    d_final = [g[k] if g.get(k) is not None else zeros_like(carries[k]) for k in fc]
+    d_ys = [g[n_carry + j] if g.get(n_carry + j) is not None else zeros_like(ys[j]) for j in fy]
+    # the history is read by a gradient of this scan (a second derivative): what reaches it adds
+    # to the gradient of the carry entering each step
+    hist_at = n_carry + len(ys)
+    fh = [i for i, k in enumerate(fc) if g.get(hist_at + k) is not None]
+    d_hist = [g[hist_at + fc[i]] for i in fh]
+    n_fc, n_fx, n_dy = len(fc), len(fx), len(d_ys)
+
+    def backward_step(carry, inputs):
+        d_carry, d_free = carry[:n_fc], carry[n_fc:]
+        carry_t, x_t = inputs[:n_carry], inputs[n_carry:n_carry + n_xs]
+        dy_t, dh_t = inputs[n_carry + n_xs:n_carry + n_xs + n_dy], inputs[n_carry + n_xs + n_dy:]
+        tracer = TRACE.tracer  # this step's _CaptureTracer: a variable read inside is its placeholder
+        bound = [tracer.capture(v) if _is_variable(v) else v for v in a["free_sources"]]
+        sources = [carry_t[k] for k in fc] + [x_t[k] for k in fx] + [bound[k] for k in ff]
+        with GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(sources)
+            new_carry, y = step(list(carry_t), list(x_t))
+        targets = [new_carry[k] for k in fc] + [y[j] for j in fy]
+        grads = tape.gradient(targets, sources, output_gradients=list(d_carry) + list(dy_t),
+                              unconnected_gradients="zero")
+        d_free = [add(acc, d) for acc, d in zip(d_free, grads[n_fc + n_fx:])]
+        d_prev = list(grads[:n_fc])
+        for i, d in zip(fh, dh_t):
+            d_prev[i] = add(d_prev[i], d)
+        return d_prev + d_free, list(grads[n_fc:n_fc + n_fx])
+
+    init = d_final + [zeros_like(free[k]) for k in ff]
+    final, d_xs = scan(backward_step, init, list(history) + list(xs) + d_ys + d_hist, reverse=not a["reverse"])
+    grads = [None] * len(ctx.inputs)
+    for k, d in zip(fc, final[:n_fc]):
+        grads[k] = d
+    for k, d in zip(fx, d_xs or []):
+        grads[n_carry + k] = d
+    for k, d in zip(ff, final[n_fc:]):
+        grads[n_carry + n_xs + k] = d
+    return tuple(grads)
+
+
+SCAN = register("scan", forward=_scan_forward, infer=lambda *a, **k: ((), "bool"), grad=_scan_grad)
+
+
+def scan(tracer, f, init, xs, length, reverse):
+    """`lk.ops.scan` on symbolic values: one SCAN node (see the module docstring). Returns
+    (final carry, stacked ys) in the structures `f` returns."""
+    from layerkit.ops import convert_to_tensor
+
+    carry_leaves = [tracer.read(convert_to_tensor(c)) for c in tree.flatten(init)]
+    xs_leaves = [tracer.read(convert_to_tensor(x)) for x in tree.flatten(xs)] if xs is not None else []
+    n_carry, n_xs = len(carry_leaves), len(xs_leaves)
+    x_specs = [SymbolicTensor(tuple(x.shape[1:]), x.dtype) for x in xs_leaves]
+    structure = {}
+
+    def step(carry, x):
+        """The flat step: carry and x leaves -> (new carry leaves, y leaves)."""
+        new_carry, y = f(tree.pack_sequence_as(init, carry),
+                         tree.pack_sequence_as(xs, x) if xs is not None else None)
+        structure.setdefault("carry", new_carry)
+        structure.setdefault("y", y)
+        new_leaves = [convert_to_tensor(c) for c in tree.flatten(new_carry)]
+        y_leaves = [convert_to_tensor(v) for v in tree.flatten(y)] if y is not None else []
+        return new_leaves, y_leaves
+
+    def flat_step(*leaves):
+        new_leaves, y_leaves = step(list(leaves[:n_carry]), list(leaves[n_carry:]))
+        return new_leaves + y_leaves
+
+    captured = []
+    body_plan, free, results = _subgraph(flat_step, carry_leaves + x_specs, "scan", captured)
+    new_carry, y_leaves = results[:n_carry], results[n_carry:]
+    if len(new_carry) != n_carry or any(tuple(r.shape) != tuple(c.shape) or r.dtype != c.dtype
+                                        for r, c in zip(new_carry, carry_leaves)):
+        raise ValueError("scan: the step must return a carry of the shapes and dtypes it received: "
+                         f"{[(tuple(c.shape), c.dtype) for c in carry_leaves]} -> "
+                         f"{[(tuple(r.shape), r.dtype) for r in new_carry]}.")
+    y_specs = tuple(((length,) + tuple(y.shape), y.dtype) for y in y_leaves)
+    attrs = {"body_plan": body_plan, "n_carry": n_carry, "n_xs": n_xs, "length": length, "reverse": bool(reverse),
+             "y_specs": y_specs, "step": step, "free_sources": tuple(free)}
+    node = tracer.apply(SCAN, tuple(carry_leaves) + tuple(xs_leaves) + tuple(free), attrs)
+
+    def element(index, shape, dtype):
+        return tracer.apply(TUPLE_GET, (node,), {"index": index, "shape": tuple(shape), "dtype": dtype})
+    final = [element(k, c.shape, c.dtype) for k, c in enumerate(carry_leaves)]
+    ys = [element(n_carry + j, shape, dtype) for j, (shape, dtype) in enumerate(y_specs)]
+    carry_out = tree.pack_sequence_as(structure["carry"], final)
+    y_out = tree.pack_sequence_as(structure["y"], ys) if structure["y"] is not None and ys else None
+    return carry_out, y_out

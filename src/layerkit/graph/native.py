@@ -14,9 +14,10 @@ kernel of a step in one call from Python, with the GIL released, over buffers pl
 - Shapes: a plan is built for concrete input shapes; a graph traced with None dims gets one plan
   per shape seen, its sizes re-inferred through the primitives' shape rules.
 
-- Loops: a `while` node and the `tuple_get`s that read its loop variables become one step, a
-  callback that runs the condition's and the body's own native plans until the condition fails
-  (the body runs with the GIL released; only the loop's bookkeeping is Python).
+- Loops: a `while` or `scan` node and the `tuple_get`s that read its results become one step,
+  a callback that runs the loop's own native plans (condition and body, or the scan's step) as
+  often as the loop says (each runs with the GIL released; only the loop's bookkeeping is
+  Python).
 """
 import functools
 import math
@@ -34,7 +35,8 @@ from layerkit.ops.reduction import reduce_passes
 
 ALIGN = 64  # arena offsets: cache-line aligned
 _ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
-_LOOP_OPS = {"while", "tuple_get"}  # a loop and the reads of its results: one step (_loop_callback)
+_LOOPS = {"while", "scan"}  # tuple-valued loop nodes
+_LOOP_OPS = _LOOPS | {"tuple_get"}  # a loop and the reads of its results: one step (_loop_callback)
 _SLOT_ARENA, _SLOT_INPUT, _SLOT_VARIABLE, _SLOT_CONSTANT, _SLOT_ALIAS = range(5)
 
 
@@ -192,12 +194,12 @@ def _concrete_specs(graph, arrays):
     for n in graph.nodes:
         producer[n.output] = n
         outs = [graph.values[o] for o in n.outputs]
-        if n.op.name == "while":  # its value is the tuple of loop variables: never a buffer
+        if n.op.name in _LOOPS:  # its value is the tuple of its results: never a buffer
             specs[n.output] = Spec((), "bool")
             continue
-        if n.op.name == "tuple_get":  # loop variable i keeps the shape it enters the loop with
+        if n.op.name == "tuple_get":
             loop = producer[n.inputs[0]]
-            specs[n.output] = Spec(specs[loop.inputs[n.attrs["index"]]].shape, outs[0].dtype)
+            specs[n.output] = Spec(_loop_result_shape(loop, n.attrs["index"], specs), outs[0].dtype)
             continue
         if all(None not in v.shape for v in outs) and all(None not in graph.values[i].shape for i in n.inputs):
             for v in outs:
@@ -212,6 +214,36 @@ def _concrete_specs(graph, arrays):
         for v in outs:
             specs[v.id] = Spec(shape, v.dtype)
     return specs
+
+
+def _loop_result_shape(loop, index, specs):
+    """The concrete shape of result `index` of a loop node whose inputs have `specs`: a while
+    loop's variables keep the shapes they enter with; a scan returns its final carries, its
+    stacked outputs and its carries' history, whose unknown sizes its step's graph gives."""
+    entering = [specs[i].shape for i in loop.inputs]
+    if loop.op.name == "while":
+        return entering[index]
+    a = loop.attrs
+    n_carry, n_xs, length = a["n_carry"], a["n_xs"], a["length"]
+    n_ys = len(a["y_specs"])
+    if index < n_carry:
+        return entering[index]
+    if index >= n_carry + n_ys:
+        return (length,) + tuple(entering[index - n_carry - n_ys])
+    shape = a["y_specs"][index - n_carry][0]
+    if None not in shape:
+        return shape
+    body = a["body_plan"].graph  # its inputs: the carries, one step of each sequence, the free inputs
+    shapes = entering[:n_carry] + [s[1:] for s in entering[n_carry:n_carry + n_xs]] + entering[n_carry + n_xs:]
+    step_specs = _concrete_specs(body, [_Shaped(s, np.dtype(specs[i].dtype)) for s, i in zip(shapes, loop.inputs)])
+    return (length,) + tuple(step_specs[body.outputs[index]].shape)
+
+
+class _Shaped:
+    """What _concrete_specs reads of an argument: its shape and dtype."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
 
 
 # ---- the plan ----------------------------------------------------------------------------------
@@ -270,18 +302,27 @@ class NativeExecutor:
             entry = self._plans[key] = self._build(arrays)
         return arrays, entry
 
+    def plan_for(self, specs):
+        """The plan for arguments of these shapes and dtypes (objects with `.shape` and a numpy
+        `.dtype`): what a scan's native step runs."""
+        key = tuple(tuple(a.shape) for a in specs)
+        entry = self._plans.get(key)
+        if entry is None:
+            entry = self._plans[key] = self._build(specs)
+        return entry
+
     def _build(self, arrays):
         g = self.graph
         specs = _concrete_specs(g, arrays)
         used = {i for n in g.nodes for i in n.inputs} | set(g.roots())
-        # each while node's loop variables, as the tuple_get nodes that read them
+        # each loop node's results, as the tuple_get nodes that read them
         loop_results = {}
         for n in g.nodes:
             if n.op.name == "tuple_get":
                 loop_results.setdefault(n.inputs[0], []).append((n.attrs["index"], n.output))
         order = list(g.inputs) + [v.id for v in self.variables] + [
             v.id for v in g.values if v.kind == "constant" and v.id in used] + [
-            o for n in g.nodes if n.op.name != "while" for o in n.outputs]
+            o for n in g.nodes if n.op.name not in _LOOPS for o in n.outputs]
         slot = {vid: k for k, vid in enumerate(order)}
         kinds, args, constants = {}, {}, []
         for k, vid in enumerate(g.inputs):
@@ -299,12 +340,20 @@ class NativeExecutor:
             outs = [specs[o] for o in n.outputs]
             if n.op.name == "tuple_get":
                 continue  # written by its loop's step
-            if n.op.name == "while":
+            if n.op.name in _LOOPS:
                 picks = sorted(loop_results.get(n.output, []))
-                callbacks.append(_loop_callback(n, [index for index, _ in picks]))
                 out_ids = [vid for _, vid in picks]
-                steps.append(("python", [len(callbacks) - 1], [], [slot[i] for i in n.inputs],
-                              [slot[o] for o in out_ids], n.inputs, out_ids))
+                body = _scan_body(n, ins) if n.op.name == "scan" else None
+                if body is not None:  # the loop runs natively: its step's plan, bound by pointer
+                    callbacks.append(body)
+                    a = n.attrs
+                    ints = [len(callbacks) - 1, a["n_carry"], a["n_xs"], a["length"], int(a["reverse"])]
+                    steps.append(("scan", ints + [index for index, _ in picks], [], [slot[i] for i in n.inputs],
+                                  [slot[o] for o in out_ids], n.inputs, out_ids))
+                else:
+                    callbacks.append(_loop_callback(n, [index for index, _ in picks]))
+                    steps.append(("python", [len(callbacks) - 1], [], [slot[i] for i in n.inputs],
+                                  [slot[o] for o in out_ids], n.inputs, out_ids))
                 labels.append(node_label(n, [specs[i].shape for i in n.inputs]))
                 continue
             if n.op.name in _ALIAS_OPS:
@@ -396,6 +445,19 @@ class _Built:
 
 def _python_forward(node):
     return functools.partial(node.op.forward, **node.attrs)
+
+
+def _scan_body(node, ins):
+    """The native plan of a scan's step for operands `ins` (specs), or None when the step has
+    variables of its own (then the loop runs through its Python forward)."""
+    a = node.attrs
+    body = a["body_plan"]
+    if not isinstance(body, NativeExecutor) or body.variables or body.written_only:
+        return None
+    n_carry, n_xs = a["n_carry"], a["n_xs"]
+    step_ins = [_Shaped(sp.shape[1:] if n_carry <= k < n_carry + n_xs else sp.shape, np.dtype(sp.dtype))
+                for k, sp in enumerate(ins)]
+    return body.plan_for(step_ins).native
 
 
 def _loop_callback(node, picks):

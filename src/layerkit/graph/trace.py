@@ -48,6 +48,11 @@ class Tracer:
 
         return while_loop(self, cond, body, loop_vars, maximum_iterations)
 
+    def scan(self, f, init, xs, length, reverse):
+        from layerkit.graph.control_flow import scan
+
+        return scan(self, f, init, xs, length, reverse)
+
     def assign(self, variable, value):
         value = self.read(value)
         if not isinstance(value, (SymbolicTensor, Tensor)):

@@ -4,8 +4,8 @@ Eagerly they are Python control flow on concrete values, and gradients flow thro
 iteration the tape saw. Inside a traced function (`lk.function`):
 - `cond` on a symbolic predicate computes both branches and selects the results elementwise
   (both must return the same structure of shapes and dtypes, and must not assign variables);
-- `scan` and `fori_loop` with static trip counts unroll into the graph, so they differentiate
-  like straight-line code;
+- `scan` becomes one loop node running its traced step once per element (its gradient is a
+  scan the other way; see layerkit.graph.control_flow); `fori_loop` with static bounds unrolls;
 - `while_loop` with a symbolic condition becomes one loop node running traced cond/body
   subgraphs until the condition fails. Its trip count depends on data, so it is not
   reverse-differentiable (use scan or fori_loop with static bounds when you need gradients).
@@ -80,19 +80,28 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """`carry, y = f(carry, x)` over the leading axis of `xs` (or `length` times with x None);
-    returns the final carry and the stacked ys."""
+    returns the final carry and the stacked ys.
+
+    Inside a traced function, on symbolic values, the step is traced once into a loop node
+    (`unroll=True` unrolls it into the graph instead, one copy of the step per element; an
+    integer `unroll` is accepted for Keras compatibility and keeps the loop)."""
+    unroll_ = unroll is True
     xs_flat = tree.flatten(xs) if xs is not None else []
     xs_flat = [C.convert_to_tensor(x) for x in xs_flat]
     n = length
     if xs_flat:
         n = xs_flat[0].shape[0]
         if n is None:
-            raise ValueError("scan: the length of `xs` must be known (static) to unroll the loop.")
+            raise ValueError("scan: the length of `xs` must be known (static); trace with a fixed leading size.")
         for x in xs_flat:
             if x.shape[0] != n:
                 raise ValueError(f"scan: every `xs` leaf needs the same leading size ({n}), received {x.shape}.")
     if n is None:
         raise ValueError("scan: pass `xs` or `length`.")
+    if length is not None and length != n:
+        raise ValueError(f"scan: `length` ({length}) differs from the leading size of `xs` ({n}).")
+    if n and not unroll_ and TRACE.tracer is not None and any(_is_symbolic(v) for v in tree.flatten((init, xs_flat))):
+        return TRACE.tracer.scan(f, init, xs, n, reverse)
     carry, ys = init, []
     steps = range(n - 1, -1, -1) if reverse else range(n)
     for i in steps:

@@ -24,6 +24,17 @@ TRACE = _TraceState()
 
 def is_tracing():
     return TRACE.tracer is not None
+class TupleGrad:
+    """The gradient `g` of element `index` of a tuple-valued node (a loop's results, read by
+    `tuple_get`): the tape gathers them per index and hands the node's gradient rule a dict
+    index -> gradient (indices nothing reached are absent)."""
+
+    __slots__ = ("index", "g")
+
+    def __init__(self, index, g):
+        self.index, self.g = index, g
+
+
 # Objects with a `record(op, inputs, attrs, output)` method: active gradient tapes and tracers
 # (layerkit.autodiff pushes and pops them; ops know nothing of what they do with the record).
 RECORDERS = []

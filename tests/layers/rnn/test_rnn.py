@@ -171,6 +171,58 @@ def test_graph_mode_trace_equals_eager():
         unknown_steps(X)
 
 
+def _loss_and_grads(layer, call):
+    def run(x, mask, h0):
+        with lk.GradientTape() as tape:
+            tape.watch([x, h0])
+            out = layer(x, mask=mask, initial_state=[h0] * len(layer.state_size)
+                        if not isinstance(layer.cell, MinimalRNNCell) else None, **call)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            loss = sum(lk.ops.sum(o * o) * (k + 1.0) for k, o in enumerate(outs))
+        return [loss] + tape.gradient(loss, [x, h0] + layer.trainable_weights)
+    return run
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: lk.layers.SimpleRNN(3, **kw),
+    lambda **kw: lk.layers.GRU(3, reset_after=False, **kw),
+    lambda **kw: lk.layers.LSTM(3, use_cudnn=False, **kw),
+    lambda **kw: MinimalRNN(3, **kw),
+], ids=["SimpleRNN", "GRU-reset_before", "LSTM-step-loop", "user-cell"])
+@pytest.mark.parametrize("kwargs", [{}, {"return_sequences": True, "go_backwards": True},
+                                    {"return_state": True, "zero_output_for_mask": True}])
+@pytest.mark.parametrize("masked", [False, True])
+def test_a_traced_step_loop_is_one_scan_node_and_equals_eager(make, kwargs, masked):
+    layer = make(dtype="float64", **kwargs)
+    x = X.astype("float64")
+    layer(x)
+    mask = MASK if masked else None
+    h0 = np.random.default_rng(5).standard_normal((3, 3))
+    run = _loss_and_grads(layer, {})
+    compiled = lk.function(run)
+    got = compiled(x, mask, h0)
+    expected = run(*[lk.convert_to_tensor(a) if a is not None else None for a in (x, mask, h0)])
+    for a, b in zip(got, expected):
+        if b is None:
+            assert a is None
+            continue
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-11, atol=1e-12)
+    counts = compiled.get_graph(x, mask, h0).kernel_counts()
+    assert counts.get("scan") == 2  # the loop and its gradient: the graph does not grow with the steps
+
+
+def test_unroll_and_training_dropout_unroll_the_traced_loop():
+    x = X.astype("float32")
+
+    def kernels(layer, **call):
+        layer(x)
+        return lk.function(lambda t: layer(t, **call)).get_graph(x).kernel_counts()
+    assert "scan" in kernels(lk.layers.SimpleRNN(3))
+    assert "scan" not in kernels(lk.layers.SimpleRNN(3, unroll=True))
+    assert "scan" not in kernels(lk.layers.SimpleRNN(3, recurrent_dropout=0.5, seed=1), training=True)
+    assert "scan" in kernels(lk.layers.SimpleRNN(3, recurrent_dropout=0.5, seed=1), training=False)
+
+
 # ---- Keras 3 reference --------------------------------------------------------------------------
 
 

@@ -53,8 +53,11 @@ class RNN(Layer):
         go_backwards: process the sequence from its last step to its first (and return the
             output sequence in that reversed order).
         stateful: not supported (raises ValueError).
-        unroll: accepted for compatibility: eager execution always runs a Python loop; a
-            symbolic input with an unknown number of steps is refused when True, as in Keras.
+        unroll: inside a traced function (`lk.function`), one copy of the step per time step
+            in the graph; False (the default) traces the step once into a `scan` loop node,
+            except while the cell's dropout is active in training (its per-sequence masks are
+            made by the unrolled trace). Eager execution always runs a Python loop. A symbolic
+            input with an unknown number of steps is refused when True, as in Keras.
         zero_output_for_mask: output zeros (rather than the previous output) at masked steps.
 
     Call arguments:
@@ -196,7 +199,8 @@ class RNN(Layer):
             else:
                 last, outputs, states = rnn_loop(step, inputs, states, mask=mask, go_backwards=self.go_backwards,
                                                  zero_output_for_mask=self.zero_output_for_mask,
-                                                 return_all_outputs=self.return_sequences)
+                                                 return_all_outputs=self.return_sequences,
+                                                 unroll=self._unrolls(training), output_size=self._output_size())
         finally:
             if isinstance(self.cell, DropoutRNNCell):  # the next sequence draws new masks
                 self.cell.reset_dropout_mask()
@@ -237,6 +241,19 @@ class RNN(Layer):
         mask (None or bool (batch, time)), its first column blocks the states after each step;
         None when the layer has none."""
         return None
+
+    def _unrolls(self, training):
+        """Whether a traced call unrolls the step loop: asked for (`unroll=True`), or the cell
+        draws dropout masks in training (cached per sequence on the cell, they are made by the
+        unrolled trace; a loop node's step is traced apart from it)."""
+        cell = self.cell
+        return bool(self.unroll) or bool(training and (getattr(cell, "dropout", 0) or
+                                                       getattr(cell, "recurrent_dropout", 0)))
+
+    def _output_size(self):
+        size = getattr(self.cell, "output_size", None)
+        size = self._state_size[0] if size is None else size
+        return size if isinstance(size, int) else None
 
     def _generic_step(self, training):
         cell = self.cell
