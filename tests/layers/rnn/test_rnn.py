@@ -219,8 +219,24 @@ def test_unroll_and_training_dropout_unroll_the_traced_loop():
         return lk.function(lambda t: layer(t, **call)).get_graph(x).kernel_counts()
     assert "scan" in kernels(lk.layers.SimpleRNN(3))
     assert "scan" not in kernels(lk.layers.SimpleRNN(3, unroll=True))
-    assert "scan" not in kernels(lk.layers.SimpleRNN(3, recurrent_dropout=0.5, seed=1), training=True)
-    assert "scan" in kernels(lk.layers.SimpleRNN(3, recurrent_dropout=0.5, seed=1), training=False)
+    # the built-in cells draw their dropout masks before the loop: one mask per sequence, read
+    # by every step of the loop node
+    layer = lk.layers.SimpleRNN(3, dropout=0.3, recurrent_dropout=0.5, seed=1, return_sequences=True)
+    assert "scan" in kernels(layer, training=True)
+    compiled = lk.function(lambda t: layer(t, training=True))
+    a, b = np.asarray(compiled(x)), np.asarray(compiled(x))
+    assert np.isfinite(a).all() and not np.array_equal(a, b)  # new masks per call
+
+    class DroppingCell(MinimalRNNCell):
+        """A user cell asking for its dropout mask inside its step."""
+        dropout = 0.5
+
+        def call(self, inputs, states, training=False):
+            if training:
+                inputs = inputs * lk.random.dropout(lk.ops.ones_like(inputs), 0.5, seed=3)
+            return super().call(inputs, states)
+    assert "scan" not in kernels(lk.layers.RNN(DroppingCell(3)), training=True)
+    assert "scan" in kernels(lk.layers.RNN(DroppingCell(3)), training=False)
 
 
 # ---- Keras 3 reference --------------------------------------------------------------------------

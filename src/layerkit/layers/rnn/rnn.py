@@ -54,10 +54,11 @@ class RNN(Layer):
             output sequence in that reversed order).
         stateful: not supported (raises ValueError).
         unroll: inside a traced function (`lk.function`), one copy of the step per time step
-            in the graph; False (the default) traces the step once into a `scan` loop node,
-            except while the cell's dropout is active in training (its per-sequence masks are
-            made by the unrolled trace). Eager execution always runs a Python loop. A symbolic
-            input with an unknown number of steps is refused when True, as in Keras.
+            in the graph, faster for short sequences and heavier on memory and trace time (as
+            Keras says); False (the default) traces the step once into a `scan` loop node that
+            runs natively (a user cell drawing dropout masks inside its step unrolls in
+            training). Eager execution always runs a Python loop. A symbolic input with an
+            unknown number of steps is refused when True, as in Keras.
         zero_output_for_mask: output zeros (rather than the previous output) at masked steps.
 
     Call arguments:
@@ -200,7 +201,8 @@ class RNN(Layer):
                 last, outputs, states = rnn_loop(step, inputs, states, mask=mask, go_backwards=self.go_backwards,
                                                  zero_output_for_mask=self.zero_output_for_mask,
                                                  return_all_outputs=self.return_sequences,
-                                                 unroll=self._unrolls(training), output_size=self._output_size())
+                                                 unroll=self._unrolls(training, split is not None),
+                                                 output_size=self._output_size())
         finally:
             if isinstance(self.cell, DropoutRNNCell):  # the next sequence draws new masks
                 self.cell.reset_dropout_mask()
@@ -242,13 +244,14 @@ class RNN(Layer):
         None when the layer has none."""
         return None
 
-    def _unrolls(self, training):
-        """Whether a traced call unrolls the step loop: asked for (`unroll=True`), or the cell
-        draws dropout masks in training (cached per sequence on the cell, they are made by the
-        unrolled trace; a loop node's step is traced apart from it)."""
+    def _unrolls(self, training, split):
+        """Whether a traced call unrolls the step loop: asked for (`unroll=True`), or a cell
+        without a split call draws its dropout masks inside its step in training (cached per
+        sequence on the cell, they must be made by the enclosing trace, not by a loop node's
+        step traced apart from it). The built-in cells draw them before the loop."""
         cell = self.cell
-        return bool(self.unroll) or bool(training and (getattr(cell, "dropout", 0) or
-                                                       getattr(cell, "recurrent_dropout", 0)))
+        return bool(self.unroll) or bool(not split and training and (getattr(cell, "dropout", 0) or
+                                                                      getattr(cell, "recurrent_dropout", 0)))
 
     def _output_size(self):
         size = getattr(self.cell, "output_size", None)
