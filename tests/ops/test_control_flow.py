@@ -240,6 +240,8 @@ def test_a_traced_scan_runs_natively_with_no_python_step():
     concrete = f.get_concrete_function(xs)
     assert isinstance(concrete.plan, NativeExecutor)
     assert concrete.plan.python_steps([xs]) == []  # the loop is a native step running its step's plan
+    printed = str(concrete.graph)  # the step's own graph prints under the loop
+    assert "scan(%" in printed and "length=5" in printed and "      step: Graph: 1 kernels per call (fused_elementwise x1)" in printed
     loop = next(n for n in concrete.graph.nodes if n.op.name == "scan")
     assert isinstance(loop.attrs["body_plan"], NativeExecutor)
     h, ys = f(xs)

@@ -91,17 +91,27 @@ class Graph:
                 text = np.array2string(v.ref, threshold=6, edgeitems=2).replace("\n", " ")
                 lines.append(f"  constant {v} = {text}")
         for n in self.nodes:
-            attrs = ", ".join(f"{k}={_short(val)}" for k, val in n.attrs.items() if k not in ("code", "immediates"))
+            attrs = ", ".join(f"{k}={_short(val)}" for k, val in n.attrs.items() if k not in _UNPRINTED)
             args = ", ".join(f"%{i}" for i in n.inputs)
             outs = ", ".join(str(self.values[o]) for o in n.outputs)
             lines.append(f"  {outs} = {n.op.name}({args}{', ' if attrs and args else ''}{attrs})")
             if "ops" in n.attrs:
                 lines.append(f"      fuses: {' -> '.join(n.attrs['ops'])}")
+            for key in ("cond_plan", "body_plan"):  # a loop's own graphs, indented under it
+                plan = n.attrs.get(key)
+                if plan is not None and hasattr(plan, "graph"):
+                    title = {"cond_plan": "condition", "body_plan": "body" if n.op.name == "while" else "step"}[key]
+                    lines.append(f"      {title}: " + str(plan.graph).replace("\n", "\n      "))
         for var, vid in self.updates:
             lines.append(f"  {var.path} <- %{vid}{' (in place)' if vid in self.inplace_updates else ''}")
         lines.append(f"  return {', '.join(f'%{o}' for o in self.outputs)}")
         counts = ", ".join(f"{k} x{v}" for k, v in sorted(self.kernel_counts().items()))
         return f"Graph: {len(self.nodes)} kernels per call ({counts})\n" + "\n".join(lines)
+
+
+# attrs the printout leaves out: a fused kernel's bytecode, a loop's Python helpers (its graphs
+# print under it)
+_UNPRINTED = {"code", "immediates", "cond_plan", "body_plan", "step", "free_sources", "cond_free", "body_free"}
 
 
 def _short(v):
