@@ -69,15 +69,14 @@ class _CaptureTracer(Tracer):
         return x
 
 
-def _subgraph(fn, specs, loop="while_loop", capture=()):
+def _subgraph(fn, specs, loop="while_loop", capture_variables=False):
     """(native plan, free tensors it reads, flat results) of `fn` traced on placeholders for
-    `specs`. With `capture` (a list, filled in), variables become placeholders too: the pairs
-    (variable, placeholder) land in `capture`, and the free list holds the variable itself where
-    the placeholder is read (see _CaptureTracer)."""
+    `specs`. With `capture_variables`, the variables it reads are free inputs too: the free list
+    holds the variable itself (see _CaptureTracer)."""
     from layerkit.graph.native import make_plan
 
     placeholders = [SymbolicTensor(s.shape, s.dtype) for s in specs]
-    inner = _CaptureTracer() if isinstance(capture, list) else Tracer()
+    inner = _CaptureTracer() if capture_variables else Tracer()
     outer, saved = TRACE.tracer, list(RECORDERS)
     TRACE.tracer = inner
     RECORDERS.clear()  # the enclosing tapes must not see the loop body's placeholders
@@ -90,9 +89,8 @@ def _subgraph(fn, specs, loop="while_loop", capture=()):
         raise ValueError(f"{loop}: the loop's functions must not assign variables inside a traced function.")
     flat = tree.flatten(results)
     graph, _, free = build_graph(flat, placeholders, (), inner.order, allow_free=True)
-    if isinstance(capture, list):
+    if capture_variables:
         variable_of = {id(p): v for v, p in inner.captured.values()}
-        capture.extend(inner.captured.values())
         free = [variable_of.get(id(t), t) for t in free]
     return make_plan(optimize(graph)), free, flat
 
@@ -235,8 +233,7 @@ def scan(tracer, f, init, xs, length, reverse):
         new_leaves, y_leaves = step(list(leaves[:n_carry]), list(leaves[n_carry:]))
         return new_leaves + y_leaves
 
-    captured = []
-    body_plan, free, results = _subgraph(flat_step, carry_leaves + x_specs, "scan", captured)
+    body_plan, free, results = _subgraph(flat_step, carry_leaves + x_specs, "scan", capture_variables=True)
     new_carry, y_leaves = results[:n_carry], results[n_carry:]
     if len(new_carry) != n_carry or any(tuple(r.shape) != tuple(c.shape) or r.dtype != c.dtype
                                         for r, c in zip(new_carry, carry_leaves)):

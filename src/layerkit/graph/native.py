@@ -14,10 +14,11 @@ kernel of a step in one call from Python, with the GIL released, over buffers pl
 - Shapes: a plan is built for concrete input shapes; a graph traced with None dims gets one plan
   per shape seen, its sizes re-inferred through the primitives' shape rules.
 
-- Loops: a `while` or `scan` node and the `tuple_get`s that read its results become one step,
-  a callback that runs the loop's own native plans (condition and body, or the scan's step) as
-  often as the loop says (each runs with the GIL released; only the loop's bookkeeping is
-  Python).
+- Loops: a `while` or `scan` node and the `tuple_get`s that read its results become one step.
+  A scan's is native: it runs the plan of the scan's step once per element, binding that plan's
+  buffers by pointer (each element read in place, each output written into its stacked result).
+  A while loop's is a callback running its condition's and body's native plans until the
+  condition fails (only the loop's bookkeeping is Python).
 """
 import functools
 import math
@@ -36,7 +37,7 @@ from layerkit.ops.reduction import reduce_passes
 ALIGN = 64  # arena offsets: cache-line aligned
 _ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
 _LOOPS = {"while", "scan"}  # tuple-valued loop nodes
-_LOOP_OPS = _LOOPS | {"tuple_get"}  # a loop and the reads of its results: one step (_loop_callback)
+_LOOP_OPS = _LOOPS | {"tuple_get"}  # a loop and the reads of its results: one step
 _SLOT_ARENA, _SLOT_INPUT, _SLOT_VARIABLE, _SLOT_CONSTANT, _SLOT_ALIAS = range(5)
 
 
@@ -461,7 +462,7 @@ def _scan_body(node, ins):
 
 
 def _loop_callback(node, picks):
-    """The step of a while node: its loop variables `picks` (the ones the graph reads)."""
+    """The Python step of a loop node: its results `picks` (the ones the graph reads)."""
     forward = _python_forward(node)
 
     def run(*arrays):
