@@ -161,6 +161,8 @@ class NativePlan {
         steps_.push_back(python_step(callbacks_[ints[0]], spec.in, spec.out));
       } else if (name == "scan") {
         steps_.push_back(scan_step(spec));
+      } else if (name == "while") {
+        steps_.push_back(while_step(spec));
       } else {
         steps_.push_back(make_step(spec));
       }
@@ -206,6 +208,76 @@ class NativePlan {
     return s.size() * itemsize_of(s.dtype);
   }
 
+  // The plan of a loop's function: callback `k`, which must be a NativePlan without variables.
+  NativePlan* loop_plan(int64_t k, const char* loop) {
+    NativePlan* p = nullptr;
+    if (k < 0 || (size_t)k >= callbacks_.size() || !nb::try_cast<NativePlan*>(callbacks_[k], p) || p == nullptr)
+      throw nb::type_error((std::string(loop) + ": the loop's step must be a NativePlan").c_str());
+    if (p->n_variables_ || !p->updates_.empty())
+      throw nb::value_error((std::string(loop) + ": the loop's plans must read variables as arguments").c_str());
+    return p;
+  }
+
+  // A while loop: ints [condition callback, body callback, loop variables, maximum iterations (-1:
+  // none), then the count and the indices (among the free inputs) of the condition's free
+  // inputs, the same for the body's, then per output slot the loop variable it receives];
+  // inputs: the loop variables, then the free inputs. The condition's plan returns one bool.
+  StepFn while_step(const StepSpec& spec) {
+    const auto& v = spec.ints;
+    auto fail_attrs = []() { return nb::value_error("while: malformed step attributes"); };
+    if (v.size() < 5) throw fail_attrs();
+    NativePlan *cond = loop_plan(v[0], "while"), *body = loop_plan(v[1], "while");
+    const int64_t n_vars = v[2], max_iter = v[3], n_in = (int64_t)spec.in.size();
+    if (n_vars < 0 || n_vars > n_in) throw fail_attrs();
+    size_t at = 4;
+    auto free_list = [&]() {
+      if (at >= v.size() || v[at] < 0 || at + 1 + v[at] > v.size()) throw fail_attrs();
+      std::vector<int64_t> f(v.begin() + at + 1, v.begin() + at + 1 + v[at]);
+      at += 1 + v[at];
+      for (int64_t i : f)
+        if (i < 0 || n_vars + i >= n_in) throw fail_attrs();
+      return f;
+    };
+    const std::vector<int64_t> cond_free = free_list(), body_free = free_list();
+    const std::vector<int64_t> picks(v.begin() + at, v.end());
+    if (picks.size() != spec.out.size()) throw fail_attrs();
+    auto bytes_of = [](const Slot* s) { return s->size() * itemsize_of(s->dtype); };
+    std::vector<size_t> var_bytes(n_vars);
+    for (int64_t k = 0; k < n_vars; ++k) var_bytes[k] = bytes_of(spec.in[k]);
+    if (cond->n_inputs_ != n_vars + (int64_t)cond_free.size() || body->n_inputs_ != n_vars + (int64_t)body_free.size() ||
+        cond->outputs_.size() != 1 || cond->slots_[cond->outputs_[0]].dtype != DType::Bool ||
+        cond->output_bytes(0) != 1 || (int64_t)body->outputs_.size() != n_vars)
+      throw nb::value_error("while: the loop's plans do not fit its operands");
+    for (int64_t k = 0; k < n_vars; ++k)
+      if (cond->input_bytes_[k] != var_bytes[k] || body->input_bytes_[k] != var_bytes[k] ||
+          body->output_bytes(k) != var_bytes[k])
+        throw nb::value_error("while: the loop's plans do not fit its operands");
+    for (size_t j = 0; j < picks.size(); ++j)
+      if (picks[j] < 0 || picks[j] >= n_vars || bytes_of(spec.out[j]) != var_bytes[picks[j]])
+        throw nb::value_error("while: a result slot does not fit the loop");
+    std::vector<Slot*> in = spec.in, out = spec.out;
+    return [=]() {
+      std::vector<std::vector<char>> cur(n_vars), next(n_vars);
+      for (int64_t k = 0; k < n_vars; ++k) {
+        cur[k].assign(static_cast<const char*>(in[k]->data), static_cast<const char*>(in[k]->data) + var_bytes[k]);
+        next[k].resize(var_bytes[k]);
+      }
+      std::vector<void*> cin(n_vars + cond_free.size()), bin(n_vars + body_free.size()), bout(n_vars);
+      for (size_t i = 0; i < cond_free.size(); ++i) cin[n_vars + i] = in[n_vars + cond_free[i]]->data;
+      for (size_t i = 0; i < body_free.size(); ++i) bin[n_vars + i] = in[n_vars + body_free[i]]->data;
+      bool more = false;
+      std::vector<void*> cout{&more};
+      for (int64_t i = 0; max_iter < 0 || i < max_iter; ++i) {
+        for (int64_t k = 0; k < n_vars; ++k) cin[k] = bin[k] = cur[k].data(), bout[k] = next[k].data();
+        cond->run_raw(cin, cout);
+        if (!more) break;
+        body->run_raw(bin, bout);
+        std::swap(cur, next);
+      }
+      for (size_t j = 0; j < picks.size(); ++j) std::memcpy(out[j]->data, cur[picks[j]].data(), var_bytes[picks[j]]);
+    };
+  }
+
   // A scan: ints [body callback, carries, sequences, length, reverse, then per output slot the
   // index of the loop result it receives]; inputs: the initial carries, the sequences (the step
   // reads element i of each), the free inputs. Results: the final carries, the stacked step
@@ -214,16 +286,12 @@ class NativePlan {
   // outputs are written straight into their stacked result.
   StepFn scan_step(const StepSpec& spec) {
     const auto& v = spec.ints;
-    if (v.size() < 5 || v[0] < 0 || (size_t)v[0] >= callbacks_.size() || v.size() - 5 != spec.out.size())
-      throw nb::value_error("scan: malformed step attributes");
-    NativePlan* body = nullptr;
-    if (!nb::try_cast<NativePlan*>(callbacks_[v[0]], body) || body == nullptr)
-      throw nb::type_error("scan: the loop's step must be a NativePlan");
+    if (v.size() < 5 || v.size() - 5 != spec.out.size()) throw nb::value_error("scan: malformed step attributes");
+    NativePlan* body = loop_plan(v[0], "scan");
     const int64_t n_carry = v[1], n_xs = v[2], length = v[3];
     const bool reverse = v[4] != 0;
     const int64_t n_in = (int64_t)spec.in.size(), n_out = (int64_t)body->outputs_.size();
-    if (body->n_variables_ || !body->updates_.empty() || body->n_inputs_ != n_in || n_carry < 0 || n_xs < 0 ||
-        n_carry + n_xs > n_in || n_out < n_carry || length < 1)
+    if (body->n_inputs_ != n_in || n_carry < 0 || n_xs < 0 || n_carry + n_xs > n_in || n_out < n_carry || length < 1)
       throw nb::value_error("scan: the step's plan does not fit the loop's operands");
     auto bytes_of = [](const Slot* s) { return s->size() * itemsize_of(s->dtype); };
     std::vector<size_t> in_bytes(body->input_bytes_), out_bytes(n_out);

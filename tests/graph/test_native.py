@@ -235,6 +235,31 @@ def test_a_scan_step_runs_its_step_plan_per_element_and_refuses_what_does_not_fi
         plan([0, 1, 1, 4, 0, 0, 1, 2], callbacks=(len,))
 
 
+def test_a_while_step_runs_its_plans_until_the_condition_fails_and_refuses_what_does_not_fit():
+    from layerkit.graph.fusion import _B
+
+    # condition: sum(v) < limit (a free input); body: v * 2
+    cond = core.NativePlan([(0, [2], 1, 0), (0, [], 1, 1), (0, [], 0, 0), (4, [], 0, 64)], [], 128,
+                           [("reduce", [0, 1, 2, 1], [], [0], [2]), ("binary", [_B.index("less")], [], [2, 1], [3])], [], 2,
+                           0, [3], [])
+    two = np.array(2.0, "float32")
+    body = core.NativePlan([(0, [2], 1, 0), (0, [], 3, 0), (0, [2], 0, 0)], [two], 64,
+                           [("binary", [_B.index("multiply")], [], [0, 1], [2])], [two], 1, 0, [2], [])
+    slots = [(0, [2], 1, 0), (0, [], 1, 1), (0, [2], 0, 0)]
+
+    def plan(ints, callbacks=(cond, body)):
+        return core.NativePlan(slots, [], 64, [("while", ints, [], [0, 1], [2])], list(callbacks), 2, 0, [2], [])
+    v, limit = np.array([1.0, 2.0], "float32"), np.array(50.0, "float32")
+    np.testing.assert_array_equal(plan([0, 1, 1, -1, 1, 0, 0, 0]).run([v, limit], [])[0], [32.0, 64.0])
+    np.testing.assert_array_equal(plan([0, 1, 1, 2, 1, 0, 0, 0]).run([v, limit], [])[0], [4.0, 8.0])  # at most 2
+    with pytest.raises(ValueError, match="^while: malformed"):
+        plan([0, 1, 1, -1, 1, 5, 0, 0])  # a free input that does not exist
+    with pytest.raises(ValueError, match="^while: the loop's plans do not fit"):
+        plan([0, 1, 1, -1, 0, 0, 0])  # the condition reads the limit: it must be passed
+    with pytest.raises(TypeError, match="^while: the loop's step must be a NativePlan"):
+        plan([0, 1, 1, -1, 1, 0, 0, 0], callbacks=(cond, len))
+
+
 def test_arguments_that_do_not_fit_the_plan_are_refused():
     plan = core.NativePlan([(0, [3], 1, 0), (0, [3], 0, 0)], [], 64, [("unary", [6], [], [0], [1])], [], 1, 0,
                            [1], [])

@@ -62,7 +62,7 @@ def test_a_compiled_while_loop_runs_natively_as_one_step_with_native_condition_a
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
         concrete = f.get_concrete_function(x)
         assert isinstance(concrete.plan, NativeExecutor)
-        assert [label.split("(")[0] for label in concrete.plan.python_steps([x])] == ["while"]
+        assert concrete.plan.python_steps([x]) == []  # condition and body run by pointer, no Python
     loop = next(n for n in concrete.graph.nodes if n.op.name == "while")
     assert isinstance(loop.attrs["cond_plan"], NativeExecutor) and isinstance(loop.attrs["body_plan"], NativeExecutor)
 

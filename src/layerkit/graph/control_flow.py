@@ -4,8 +4,9 @@ into one SCAN node that runs it once per element of its sequences.
 
 A loop node's value is the tuple of its results; TUPLE_GET nodes pick its elements, so the
 single-output IR needs no special case. Tensors the condition or body read from the enclosing
-function (closures) become extra inputs of the node, and so do the variables a scan's step
-reads: its gradient reaches them through those inputs.
+function (closures) become extra inputs of the node, and so do the variables they read (a
+scan's gradient reaches them through those inputs; the loop's own plans then read nothing but
+their arguments, so the native executor runs them by pointer).
 
 SCAN is differentiable: it also returns the carry that entered every step, and its gradient
 is a second scan, in the opposite direction, whose step re-runs the forward step under a
@@ -99,8 +100,9 @@ def while_loop(tracer, cond, body, loop_vars, maximum_iterations):
     from layerkit.ops import convert_to_tensor
 
     loop_vars = [tracer.read(convert_to_tensor(v)) for v in loop_vars]
-    cond_plan, cond_free, _ = _subgraph(cond, loop_vars)
-    body_plan, body_free, results = _subgraph(lambda *v: list(tree.flatten(body(*v))), loop_vars)
+    cond_plan, cond_free, _ = _subgraph(cond, loop_vars, capture_variables=True)
+    body_plan, body_free, results = _subgraph(lambda *v: list(tree.flatten(body(*v))), loop_vars,
+                                              capture_variables=True)
     if len(results) != len(loop_vars) or any(tuple(r.shape) != tuple(v.shape) or r.dtype != v.dtype
                                              for r, v in zip(results, loop_vars)):
         raise ValueError("while_loop: the body must return loop variables of the same shapes and dtypes it "

@@ -14,11 +14,10 @@ kernel of a step in one call from Python, with the GIL released, over buffers pl
 - Shapes: a plan is built for concrete input shapes; a graph traced with None dims gets one plan
   per shape seen, its sizes re-inferred through the primitives' shape rules.
 
-- Loops: a `while` or `scan` node and the `tuple_get`s that read its results become one step.
-  A scan's is native: it runs the plan of the scan's step once per element, binding that plan's
-  buffers by pointer (each element read in place, each output written into its stacked result).
-  A while loop's is a callback running its condition's and body's native plans until the
-  condition fails (only the loop's bookkeeping is Python).
+- Loops: a `while` or `scan` node and the `tuple_get`s that read its results become one native
+  step running the loop's own plans, their buffers bound by pointer: a scan's step once per
+  element (each element read in place, each output written into its stacked result), a while
+  loop's condition and body until the condition fails.
 """
 import functools
 import math
@@ -344,13 +343,10 @@ class NativeExecutor:
             if n.op.name in _LOOPS:
                 picks = sorted(loop_results.get(n.output, []))
                 out_ids = [vid for _, vid in picks]
-                body = _scan_body(n, ins) if n.op.name == "scan" else None
-                if body is not None:  # the loop runs natively: its step's plan, bound by pointer
-                    callbacks.append(body)
-                    a = n.attrs
-                    ints = [len(callbacks) - 1, a["n_carry"], a["n_xs"], a["length"], int(a["reverse"])]
-                    steps.append(("scan", ints + [index for index, _ in picks], [], [slot[i] for i in n.inputs],
-                                  [slot[o] for o in out_ids], n.inputs, out_ids))
+                native = _native_loop(n, ins, callbacks)
+                if native is not None:  # the loop runs its own plans natively, bound by pointer
+                    steps.append((n.op.name, native + [index for index, _ in picks], [],
+                                  [slot[i] for i in n.inputs], [slot[o] for o in out_ids], n.inputs, out_ids))
                 else:
                     callbacks.append(_loop_callback(n, [index for index, _ in picks]))
                     steps.append(("python", [len(callbacks) - 1], [], [slot[i] for i in n.inputs],
@@ -448,17 +444,33 @@ def _python_forward(node):
     return functools.partial(node.op.forward, **node.attrs)
 
 
-def _scan_body(node, ins):
-    """The native plan of a scan's step for operands `ins` (specs), or None when the step has
-    variables of its own (then the loop runs through its Python forward)."""
+def _native_loop(node, ins, callbacks):
+    """The integer attributes of a loop node's native step for operands `ins` (specs), before
+    the result picks (see NativePlan's scan_step and while_step), its plans appended to
+    `callbacks`; None when a plan reads variables of its own or a while condition is not one
+    bool (then the loop runs through its Python forward)."""
     a = node.attrs
-    body = a["body_plan"]
-    if not isinstance(body, NativeExecutor) or body.variables or body.written_only:
+    plans = [a["cond_plan"], a["body_plan"]] if node.op.name == "while" else [a["body_plan"]]
+    if not all(isinstance(p, NativeExecutor) and not p.variables and not p.written_only for p in plans):
         return None
-    n_carry, n_xs = a["n_carry"], a["n_xs"]
-    step_ins = [_Shaped(sp.shape[1:] if n_carry <= k < n_carry + n_xs else sp.shape, np.dtype(sp.dtype))
-                for k, sp in enumerate(ins)]
-    return body.plan_for(step_ins).native
+
+    def native(plan, operands):
+        callbacks.append(plan.plan_for([_Shaped(sp.shape, np.dtype(sp.dtype)) for sp in operands]).native)
+        return len(callbacks) - 1
+    if node.op.name == "scan":
+        n_carry, n_xs = a["n_carry"], a["n_xs"]
+        step_ins = [Spec(sp.shape[1:], sp.dtype) if n_carry <= k < n_carry + n_xs else sp for k, sp in enumerate(ins)]
+        return [native(plans[0], step_ins), n_carry, n_xs, a["length"], int(a["reverse"])]
+    n_vars, cond_free, body_free = a["n_vars"], list(a["cond_free"]), list(a["body_free"])
+    cond_out = plans[0].graph.values[plans[0].graph.outputs[0]]
+    if len(plans[0].graph.outputs) != 1 or cond_out.dtype != "bool" or cond_out.shape not in ((), (1,)):
+        return None
+    free = ins[n_vars:]
+    cond = native(plans[0], ins[:n_vars] + [free[i] for i in cond_free])
+    body = native(plans[1], ins[:n_vars] + [free[i] for i in body_free])
+    maximum = a["maximum_iterations"]
+    return [cond, body, n_vars, -1 if maximum is None else int(maximum), len(cond_free), *cond_free,
+            len(body_free), *body_free]
 
 
 def _loop_callback(node, picks):
