@@ -260,6 +260,18 @@ def test_a_while_step_runs_its_plans_until_the_condition_fails_and_refuses_what_
         plan([0, 1, 1, -1, 1, 0, 0, 0], callbacks=(cond, len))
 
 
+def test_a_function_with_one_plan_still_takes_other_shapes_and_strided_arrays():
+    # the executor hands arrays straight to its only plan, which checks them; what it refuses
+    # before running takes the general path (a contiguous copy, or a plan for the new shape)
+    f = lk.function(lambda x: ops.sum(x * 2.0, axis=0), input_signature=[lk.TensorSpec((None, 3), "float32")])
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    np.testing.assert_array_equal(np.asarray(f(x)), (x * 2).sum(0))
+    strided = np.arange(24, dtype="float32").reshape(3, 8)[:, ::2].T[:, :3]  # (4, 3), not contiguous
+    np.testing.assert_array_equal(np.asarray(f(strided)), (strided * 2).sum(0))
+    np.testing.assert_array_equal(np.asarray(f(x[:2].copy())), (x[:2] * 2).sum(0))
+    assert len(f.get_concrete_function(x).plan._plans) == 2
+
+
 def test_arguments_that_do_not_fit_the_plan_are_refused():
     plan = core.NativePlan([(0, [3], 1, 0), (0, [3], 0, 0)], [], 64, [("unary", [6], [], [0], [1])], [], 1, 0,
                            [1], [])

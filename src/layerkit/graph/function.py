@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from layerkit.backend import as_array
 from layerkit.graph.native import make_plan
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import convert_argument, placeholder_for, trace
@@ -49,7 +50,11 @@ class ConcreteFunction:
         self.plan = make_plan(self.graph)
 
     def __call__(self, tensor_args):
-        results = self.plan.run([t._data for t in tensor_args])
+        return self.run_arrays([t._data for t in tensor_args])
+
+    def run_arrays(self, arrays):
+        """The results for the tensor arguments' arrays, in the function's output structure."""
+        results = self.plan.run(arrays)
         if self._single:
             return results[0]
         results = iter(results)
@@ -161,8 +166,8 @@ class Function:
                 concrete = self._by_arrays.get(key)
             except (AttributeError, TypeError):  # not arrays, or unhashable
                 concrete = key = None
-            if concrete is not None:
-                return concrete([a if a.__class__ is Tensor else convert_to_tensor(a) for a in args])
+            if concrete is not None:  # arrays go to the plan as they are (as_array: only checks)
+                return concrete.run_arrays([a._data if a.__class__ is Tensor else as_array(a) for a in args])
         args_, kwargs_, leaves, tensors = self._leaves(args, kwargs)
         concrete = self._lookup(args_, kwargs_, leaves, tensors)
         if not kwargs and key is not None and all(a.__class__ is Tensor or type(a) is np.ndarray for a in args):

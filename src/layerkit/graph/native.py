@@ -407,8 +407,16 @@ class NativeExecutor:
         return [v._data for v in self._variable_objects]
 
     def run(self, arrays):
+        if len(self._plans) == 1:  # one plan so far: it checks the arrays' shapes and layout itself
+            try:
+                return self._finish(next(iter(self._plans.values())).native.run(arrays, self._variable_arrays()))
+            except ValueError as e:  # refused before any step ran: another shape, or non-contiguous
+                if not str(e).startswith("native plan: the argument"):
+                    raise
         arrays, plan = self._plan(arrays)
-        results = plan.native.run(arrays, self._variable_arrays())
+        return self._finish(plan.native.run(arrays, self._variable_arrays()))
+
+    def _finish(self, results):
         for var in self._updated:
             var._version += 1
         return [Tensor(r) for r in results]
