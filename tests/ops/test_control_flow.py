@@ -274,3 +274,23 @@ def test_traced_scan_errors_name_the_loop():
         lk.function(lambda x, xs: ops.scan(assigns, x, xs))(np.ones(2, "float32"), np.ones((3, 2), "float32"))
     with pytest.raises(ValueError, match=r"^scan: `length` \(4\) differs from the leading size of `xs` \(3\)"):
         ops.scan(lambda c, x: (c, x), 0.0, np.ones(3), length=4)
+
+
+def test_a_traced_fori_loop_with_static_bounds_is_a_scan_unless_its_body_needs_a_python_int():
+    w = lk.Variable(np.array([0.5, 2.0], "float64"))
+
+    def fn(x):
+        with lk.GradientTape() as tape:
+            tape.watch(x)
+            y = ops.fori_loop(1, 6, lambda i, v: ops.sin(v * w) + ops.cast(i, "float64"), x)
+            loss = ops.sum(y * y)
+        return [y] + tape.gradient(loss, [x, w])
+    x = np.array([0.3, -0.7])
+    compiled = lk.function(fn)
+    _assert_all_equal(compiled(x), fn(lk.convert_to_tensor(x)))
+    assert compiled.get_graph(x).kernel_counts()["scan"] == 2  # the loop and its gradient
+    scales = [2.0, 3.0, 5.0]
+    branchy = lk.function(lambda v: ops.fori_loop(0, 3, lambda i, a: a * scales[i] if i else a - 1.0, v))
+    np.testing.assert_array_equal(np.asarray(branchy(np.ones(2, "float32"))), [0.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(branchy(np.full(2, 3.0, "float32"))), [30.0, 30.0])
+    assert "scan" not in branchy.get_graph(np.ones(2, "float32")).kernel_counts()  # unrolled: i is a Python int

@@ -5,7 +5,8 @@ iteration the tape saw. Inside a traced function (`lk.function`):
 - `cond` on a symbolic predicate computes both branches and selects the results elementwise
   (both must return the same structure of shapes and dtypes, and must not assign variables);
 - `scan` becomes one loop node running its traced step once per element (its gradient is a
-  scan the other way; see layerkit.graph.control_flow); `fori_loop` with static bounds unrolls;
+  scan the other way; see layerkit.graph.control_flow), and so does `fori_loop` with static
+  bounds;
 - `while_loop` with a symbolic condition becomes one loop node running traced cond/body
   subgraphs until the condition fails. Its trip count depends on data, so it is not
   reverse-differentiable (use scan or fori_loop with static bounds when you need gradients).
@@ -117,7 +118,12 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 
 
 def fori_loop(lower, upper, body_fun, init_val):
-    """`val = body_fun(i, val)` for i in [lower, upper)."""
+    """`val = body_fun(i, val)` for i in [lower, upper).
+
+    Inside a traced function, on symbolic values, static bounds make one `scan` loop node
+    (differentiable; `i` is then an int32 scalar tensor, as in Keras on JAX) and symbolic bounds a
+    `while_loop`; a body that needs `i` as a Python int (to index a list, say) is unrolled
+    instead."""
     if _is_symbolic(lower) or _is_symbolic(upper):
         def c(i, val):
             return E.less(i, upper)
@@ -125,6 +131,12 @@ def fori_loop(lower, upper, body_fun, init_val):
         def b(i, val):
             return E.add(i, 1), body_fun(i, val)
         return while_loop(c, b, (C.convert_to_tensor(lower), init_val))[1]
+    if TRACE.tracer is not None and int(upper) > int(lower) and any(_is_symbolic(v) for v in tree.flatten(init_val)):
+        try:
+            return scan(lambda val, i: (body_fun(i, val), None), init_val,
+                        C.arange(int(lower), int(upper), dtype="int32"))[0]
+        except (TypeError, IndexError, KeyError):  # `i` used as a Python int: unroll (nothing was recorded)
+            pass
     val = init_val
     for i in range(int(lower), int(upper)):
         val = body_fun(i, val)
