@@ -118,8 +118,11 @@ inline int64_t unary_cost(U op) {
 
 // Runs the SIMD loop of `op` for the best instruction set the CPU has, if `op` has one; false if not.
 bool unary_f32_simd(int op, const float* x, float* y, int64_t n);
-// Turns that dispatch on or off (tests compare it with the baseline loops); returns the previous setting.
-bool set_isa_dispatch(bool enabled);
+// Caps the instruction set level every SIMD dispatch takes (4: AVX-512, 3: AVX2 + FMA, 0: the
+// baseline loops; tests compare them); returns the previous cap. isa_level(): the level taken
+// now (the cap, or less on a CPU without it).
+int set_isa_level(int cap);
+int isa_level();
 
 // y[i] = op(x[i]) for an op chosen at run time: one switch per array, then a vectorized loop.
 template <class T>

@@ -59,6 +59,8 @@ NB_MODULE(_core, m) {
     omp_set_num_threads(n);
   }, nb::arg("n"));
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
-  m.def("_set_isa_dispatch", &set_isa_dispatch, nb::arg("enabled"),
-        "Whether float32 exp/tanh/sigmoid may take their AVX2 / AVX-512 loops; returns the previous setting.");
+  m.def("_set_isa_level", &set_isa_level, nb::arg("cap"),
+        "The highest SIMD level the kernels may take: 4 (AVX-512), 3 (AVX2 + FMA) or 0 (baseline loops); returns "
+        "the previous cap. For tests, which compare the levels.");
+  m.def("_isa_level", &isa_level, "The SIMD level the kernels take now (the cap, or less on this CPU).");
 }

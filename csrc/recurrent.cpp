@@ -22,6 +22,7 @@
 #include "executor.h"
 #include "gemm.h"
 #include "nhwc.h"
+#include "simd.h"
 
 #include <algorithm>
 #include <vector>
@@ -59,6 +60,36 @@ LstmDims lstm_out_dims(const char* op, const std::vector<int64_t>& out, const st
 // the whole sequence: the rows of an LSTM never meet). A transcendental-heavy loop is worth
 // threads early.
 bool parallel_rows(const LstmDims& d) { return d.B > 1 && d.B * d.U * 8 >= kParallelGrain / 4; }
+
+// The recurrent kernel as the per-step products' B operand: B = r (K x N), or r^T when
+// `transposed` (r is then N x K). In float32 with a SIMD build it is packed once per sequence
+// (simd.h: the BLAS would repack it at every step); otherwise the BLAS reads r.
+template <class T>
+struct StepMatrix {
+  const T* r;
+  int64_t K, N;
+  bool transposed;
+  std::vector<float> packed;
+
+  StepMatrix(const T* r_, int64_t K_, int64_t N_, bool transposed_) : r(r_), K(K_), N(N_), transposed(transposed_) {
+    if constexpr (std::is_same_v<T, float>) {
+      const int64_t w = gemm_packed_width();
+      if (w > 0 && N % w == 0) {
+        packed.resize(size_t(K * N));
+        gemm_pack_f32(transposed, K, N, r, transposed ? K : N, packed.data());
+      }
+    }
+  }
+
+  // C[rows x N] = A[rows x K] @ B (+ C when accumulate), on the calling thread.
+  void multiply(int64_t rows, const T* a, int64_t lda, T* c, int64_t ldc, bool accumulate) const {
+    if (rows <= 0) return;
+    if constexpr (std::is_same_v<T, float>) {
+      if (!packed.empty()) return gemm_packed_f32(rows, N, K, a, lda, packed.data(), c, ldc, accumulate);
+    }
+    blas_gemm(false, transposed, rows, N, K, a, lda, r, transposed ? K : N, T(accumulate ? 1 : 0), c, ldc);
+  }
+};
 
 template <class T>
 void add_into(T* __restrict y, const T* __restrict x, int64_t n) {
@@ -100,6 +131,7 @@ void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, cons
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U;
   std::vector<T> z(B * G);
   blas_on_caller();
+  const StepMatrix<T> rm(r, U, G, false);
   // each thread owns a share of the batch rows for the whole sequence: per step it multiplies its
   // rows of h by r and runs their cells at once, with no barrier between the two
   const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
@@ -111,7 +143,7 @@ void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, cons
       const int64_t t = reverse ? S - 1 - s : s;
       const T* hp = s ? out + (s - 1) * B * O : h0;  // h of the previous step, rows O (or U) apart
       const int64_t ld = s ? O : U;
-      if (b1 > b0) blas_gemm(false, false, b1 - b0, G, U, hp + b0 * ld, ld, r, G, T(0), z.data() + b0 * G, G);
+      rm.multiply(b1 - b0, hp + b0 * ld, ld, z.data() + b0 * G, G, false);
       for (int64_t b = b0; b < b1; ++b) {
         T* zb = z.data() + b * G;
         add_into(zb, zx + (b * S + t) * G, G);
@@ -138,6 +170,7 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + initial) * G;
   std::vector<T> dh(B * U, T(0)), dc(B * U, T(0)), tc(B * U);
   blas_on_caller();
+  const StepMatrix<T> rt(r, G, U, true);  // r^T
   // as in the forward pass, each thread owns a share of the batch rows for the whole sequence
   const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
 #pragma omp parallel num_threads(nt)
@@ -163,8 +196,7 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
         if (mask) std::fill_n(dhb, U, T(0));  // the product below adds to the masked rows' carried dh
       }
       // the gradient reaching the previous step's h of these rows: dz_s @ r^T
-      if (b1 > b0)
-        blas_gemm(false, true, b1 - b0, U, G, dz + b0 * Z + s * G, Z, r, G, T(mask ? 1 : 0), dh.data() + b0 * U, U);
+      rt.multiply(b1 - b0, dz + b0 * Z + s * G, Z, dh.data() + b0 * U, U, mask != nullptr);
     }
   }
   for (int64_t b = 0; initial && b < B; ++b) {
@@ -247,6 +279,7 @@ void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const 
   const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U;
   std::vector<T> q(B * G), a(B * G);
   blas_on_caller();
+  const StepMatrix<T> rm(r, U, G, false);
   const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
 #pragma omp parallel num_threads(nt)
   {
@@ -257,7 +290,7 @@ void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const 
       const T* hp = s ? out + (s - 1) * B * O : h0;
       const int64_t ld = s ? O : U;
       for (int64_t b = b0; b < b1; ++b) std::copy_n(rb, G, q.data() + b * G);
-      if (b1 > b0) blas_gemm(false, false, b1 - b0, G, U, hp + b0 * ld, ld, r, G, T(1), q.data() + b0 * G, G);
+      rm.multiply(b1 - b0, hp + b0 * ld, ld, q.data() + b0 * G, G, true);
       for (int64_t b = b0; b < b1; ++b) {
         T* ab = a.data() + b * G;
         std::copy_n(xp + (b * S + t) * G, G, ab);
@@ -275,6 +308,7 @@ void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, co
   const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U, W = 6 * U, Z = (S + initial) * W;
   std::vector<T> dh(B * U, T(0));
   blas_on_caller();
+  const StepMatrix<T> rt(r, G, U, true);  // r^T
   const int nt = parallel_rows(d) ? int(std::min<int64_t>(omp_get_max_threads(), B)) : 1;
 #pragma omp parallel num_threads(nt)
   {
@@ -293,8 +327,7 @@ void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, co
         gru_backward_row(out + (s * B + b) * O, hp, gin + (s * B + b) * O, dh.data() + b * U, row, row + G, U);
       }
       // the gradient reaching h_prev through the recurrent product: dq_s @ r^T, added to dh * z
-      if (b1 > b0)
-        blas_gemm(false, true, b1 - b0, U, G, dz + b0 * Z + s * W + G, Z, r, G, T(1), dh.data() + b0 * U, U);
+      rt.multiply(b1 - b0, dz + b0 * Z + s * W + G, Z, dh.data() + b0 * U, U, true);
     }
   }
   for (int64_t b = 0; initial && b < B; ++b) {

@@ -3,6 +3,7 @@
 // 4-wide SSE2 code without fused multiply-adds runs these ~3x slower than AVX2 + FMA and ~6x
 // slower than AVX-512; simd_v3.cpp and simd_v4.cpp compile them for those, and the best the CPU
 // has is taken.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -15,17 +16,23 @@ namespace x86_64_v3 {
 bool unary_f32(int op, const float* x, float* y, int64_t n);
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
 bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate);
+int64_t gemm_packed_width();
 }  // namespace x86_64_v3
 namespace x86_64_v4 {
 bool unary_f32(int op, const float* x, float* y, int64_t n);
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
 bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate);
+int64_t gemm_packed_width();
 }  // namespace x86_64_v4
 #endif
 
 inline namespace baseline {
 namespace {
-std::atomic<bool> g_enabled{true};
+std::atomic<int> g_cap{4};  // the highest level the dispatch may take (tests lower it)
 
 // The instruction set level the CPU supports: 4 (x86-64-v4), 3 (x86-64-v3) or 0 (baseline).
 int level() {
@@ -41,11 +48,13 @@ int level() {
 
 int enabled_level() {
   static const int cpu = level();
-  return g_enabled.load(std::memory_order_relaxed) ? cpu : 0;
+  return std::min(cpu, g_cap.load(std::memory_order_relaxed));
 }
 }  // namespace
 
-bool set_isa_dispatch(bool enabled) { return g_enabled.exchange(enabled); }
+int set_isa_level(int cap) { return g_cap.exchange(cap >= 4 ? 4 : cap >= 3 ? 3 : 0); }
+
+int isa_level() { return enabled_level(); }
 
 bool unary_f32_simd(int op, const float* x, float* y, int64_t n) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -82,5 +91,35 @@ bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g,
   }
 #endif
   return false;
+}
+
+int64_t gemm_packed_width() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  switch (enabled_level()) {
+    case 4: return x86_64_v4::gemm_packed_width();
+    case 3: return x86_64_v3::gemm_packed_width();
+  }
+#endif
+  return 0;
+}
+
+void gemm_pack_f32(bool tb, int64_t K, int64_t N, const float* b, int64_t ldb, float* packed) {
+  const int64_t w = gemm_packed_width();
+  for (int64_t p = 0; p < N / w; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < w; ++j) {
+        const int64_t n = p * w + j;
+        packed[(p * K + k) * w + j] = tb ? b[n * ldb + k] : b[k * ldb + n];
+      }
+}
+
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  switch (enabled_level()) {
+    case 4: return x86_64_v4::gemm_packed_f32(M, N, K, a, lda, packed, c, ldc, accumulate);
+    case 3: return x86_64_v3::gemm_packed_f32(M, N, K, a, lda, packed, c, ldc, accumulate);
+  }
+#endif
 }
 }  // namespace layerkit::core

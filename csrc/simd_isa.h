@@ -157,6 +157,39 @@ void conv_direct_filter(const DirectConv& q, const float* x, const float* g, flo
     for (int64_t i = 0; i < size; ++i) dw[i] += partial[(t - 1) * size + i];
   free(partial);
 }
+
+// ---- a small GEMM against a packed matrix (the recurrent kernels' per-step products) -----------
+// LK_VEC floats per vector register; the packed panels are two vectors wide.
+typedef float vecf __attribute__((vector_size(LK_VEC * 4), aligned(4)));
+constexpr int64_t kPanel = 2 * LK_VEC;
+
+// C[MR rows from m, one panel] (+)= A[MR rows] @ panel: the MR x 2 vector sums stay in registers
+// while the panel streams through once (K rows of kPanel floats, contiguous).
+template <int MR>
+inline void gemm_panel_rows(int64_t K, const float* a, int64_t lda, const float* panel, float* c, int64_t ldc,
+                            bool accumulate) {
+  vecf c0[MR], c1[MR];
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = vecf{};
+  for (int64_t k = 0; k < K; ++k) {
+    const vecf b0 = *reinterpret_cast<const vecf*>(panel + k * kPanel);
+    const vecf b1 = *reinterpret_cast<const vecf*>(panel + k * kPanel + LK_VEC);
+    for (int i = 0; i < MR; ++i) {
+      const float av = a[i * lda + k];
+      c0[i] += av * b0;
+      c1[i] += av * b1;
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    vecf* out = reinterpret_cast<vecf*>(c + i * ldc);
+    if (accumulate) {
+      out[0] += c0[i];
+      out[1] += c1[i];
+    } else {
+      out[0] = c0[i];
+      out[1] = c1[i];
+    }
+  }
+}
 }  // namespace
 
 // y = op(x) for the ops this compilation serves; false for the others.
@@ -190,4 +223,18 @@ bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const 
     default: return false;
   }
 }
+// C (+)= A @ B for B packed by gemm_pack_f32 in panels of gemm_packed_width() columns (N a
+// multiple of it): rows in blocks of LK_GEMM_MR, then one at a time.
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate) {
+  constexpr int MR = LK_GEMM_MR;
+  for (int64_t p = 0; p < N / kPanel; ++p) {
+    const float* panel = packed + p * K * kPanel;
+    int64_t m = 0;
+    for (; m + MR <= M; m += MR) gemm_panel_rows<MR>(K, a + m * lda, lda, panel, c + m * ldc + p * kPanel, ldc, accumulate);
+    for (; m < M; ++m) gemm_panel_rows<1>(K, a + m * lda, lda, panel, c + m * ldc + p * kPanel, ldc, accumulate);
+  }
+}
+
+int64_t gemm_packed_width() { return kPanel; }
 }  // namespace layerkit::core::LK_ISA

@@ -13,5 +13,7 @@
 #define LK_ISA x86_64_v3
 #define LK_NO_ISA_DISPATCH
 #define LK_DIRECT_PIX 3
+#define LK_VEC 8
+#define LK_GEMM_MR 6
 #include "simd_isa.h"
 #endif

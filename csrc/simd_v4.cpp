@@ -15,5 +15,7 @@
 #define LK_ISA x86_64_v4
 #define LK_NO_ISA_DISPATCH
 #define LK_DIRECT_PIX 6
+#define LK_VEC 16
+#define LK_GEMM_MR 8
 #include "simd_isa.h"
 #endif

@@ -383,7 +383,6 @@ def _conv_reference(x, w, strides, pads, dilation):
     return out
 
 
-@pytest.mark.parametrize("simd", [True, False], ids=["simd-if-present", "baseline"])
 @pytest.mark.parametrize("xs,ws,strides,pads,dilation", [
     ((2, 9, 37, 3), (3, 3, 3, 32), (1, 1), (1, 1, 1, 1), (1, 1)),    # a first layer, ragged pixel blocks
     ((2, 6, 40, 5), (2, 4, 5, 8), (1, 2), (0, 1, 2, 1), (1, 1)),     # asymmetric pads, column stride
@@ -392,7 +391,7 @@ def _conv_reference(x, w, strides, pads, dilation):
     ((1, 4, 16, 64), (3, 3, 64, 64), (1, 1), (0, 2, 0, 2), (1, 1)),  # 576 values per output
 ])
 @pytest.mark.parametrize("bias,activation", [(False, -1), (True, -1), (True, "relu"), (True, "tanh")])
-def test_the_direct_convolution_equals_explicit_sums(xs, ws, strides, pads, dilation, bias, activation, simd):
+def test_the_direct_convolution_equals_explicit_sums(xs, ws, strides, pads, dilation, bias, activation, isa_level):
     from layerkit.graph.fusion import UNARY
 
     rng = np.random.default_rng(0)
@@ -401,16 +400,11 @@ def test_the_direct_convolution_equals_explicit_sums(xs, ws, strides, pads, dila
     act = -1 if activation == -1 else UNARY[activation] - core.FUSED_UNARY_BASE
     expected = _conv_reference(x, w, strides, pads, dilation) + (b if bias else 0)
     expected = {-1: lambda v: v, "relu": lambda v: np.maximum(v, 0), "tanh": np.tanh}[activation](expected)
-    previous = core._set_isa_dispatch(simd)
-    try:
-        direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[0]
-        got = (core.conv2d_bias(x, w, b, strides, pads, dilation, 1, act) if bias
-               else core.conv2d(x, w, strides, pads, dilation, 1))
-    finally:
-        core._set_isa_dispatch(previous)
-    assert direct == (simd and core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[0])
-    if simd and not direct:
-        pytest.skip("this CPU has no SIMD build of the direct convolution (it needs AVX2)")
+    direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[0]
+    got = (core.conv2d_bias(x, w, b, strides, pads, dilation, 1, act) if bias
+           else core.conv2d(x, w, strides, pads, dilation, 1))
+    if isa_level == 0:
+        assert not direct  # the baseline build has no direct loop
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.sqrt(np.prod(ws[:3])))
 
 
@@ -428,26 +422,19 @@ def _filter_grad_reference(x, g, ws, strides, pads, dilation):
     return dw
 
 
-@pytest.mark.parametrize("simd", [True, False], ids=["simd-if-present", "baseline"])
 @pytest.mark.parametrize("xs,ws,strides,pads,dilation", [
     ((3, 9, 11, 3), (3, 3, 3, 32), (1, 1), (1, 1, 1, 1), (1, 1)),   # a first RGB layer
     ((2, 10, 13, 2), (2, 4, 2, 64), (2, 1), (0, 1, 2, 1), (1, 2)),  # strides, asymmetric pads, dilation
     ((2, 7, 8, 4), (5, 5, 4, 16), (1, 3), (2, 2, 2, 2), (1, 1)),    # RGBA, kernel wider than some rows
     ((1, 6, 6, 3), (3, 3, 3, 8), (2, 2), (0, 0, 0, 0), (1, 1)),
 ])
-def test_the_direct_filter_gradient_equals_explicit_sums(xs, ws, strides, pads, dilation, simd):
+def test_the_direct_filter_gradient_equals_explicit_sums(xs, ws, strides, pads, dilation, isa_level):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(xs).astype("float32")
     y_shape = core.conv2d(x, rng.standard_normal(ws).astype("float32"), strides, pads, dilation, 1).shape
     g = rng.standard_normal(y_shape).astype("float32")
-    previous = core._set_isa_dispatch(simd)
-    try:
-        direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[1]
-        got = core.conv2d_backprop_filter(x, g, ws, strides, pads, dilation, 1)
-    finally:
-        core._set_isa_dispatch(previous)
-    if simd and not direct:
-        pytest.skip("this CPU has no SIMD build of the direct convolution (it needs AVX2)")
-    assert not (direct and not simd)
+    direct = core._conv_takes_direct(xs, ws, strides, pads, dilation, 1)[1]
+    got = core.conv2d_backprop_filter(x, g, ws, strides, pads, dilation, 1)
+    assert direct == (isa_level > 0)  # every geometry here has a direct loop on the SIMD levels
     expected = _filter_grad_reference(x, g, ws, strides, pads, dilation)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.sqrt(np.prod(y_shape[:3])))

@@ -371,3 +371,33 @@ def test_gru_kernel_errors_name_the_argument():
         core.run_native_step("gru_sequence_grad", [1, 0], [], [out, out, h0, r], [[2, 3, 12]], [0])  # no extra row
     with pytest.raises(ValueError, match=r"^gru_sequence: "):
         core.run_native_step("gru_sequence", [0], [], [xp, h0, r], [[3, 2, 10]], [0])  # arity
+
+
+@pytest.mark.parametrize("batch,units", [(5, 32), (33, 8), (70, 64), (3, 128)])
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_float32_step_products_match_the_references_on_every_simd_level(isa_level, batch, units, masked):
+    # unit counts whose gate blocks fill whole packed panels (the SIMD path), batch rows that
+    # leave partial row blocks per thread; forward and gradients of both fused recurrences
+    steps = 4
+    mask = _mask(batch, steps) if masked else None
+    zx, h0, c0, r = _operands(batch, steps, units, "float32", seed=9)
+    got = np.asarray(lstm_sequence(zx, h0, c0, r, mask=mask))
+    np.testing.assert_allclose(got, _reference(zx, h0, c0, r, False, mask), rtol=5e-5, atol=5e-5)
+    xp, gh0, gr, grb = _gru_operands(batch, steps, units, "float32", seed=9)
+    got = np.asarray(gru_sequence(xp, gh0, gr, grb, mask=mask))
+    np.testing.assert_allclose(got, _gru_reference(xp, gh0, gr, grb, False, mask), rtol=5e-5, atol=5e-5)
+    # gradients against the float64 kernels (which always take the BLAS)
+    g = np.random.default_rng(10).standard_normal((steps, batch, 6 * units)).astype("float32")
+    out32 = core.lstm_sequence(zx, h0, c0, r, False, mask)
+    out64 = core.lstm_sequence(*(a.astype("float64") for a in (zx, h0, c0, r)), False, mask)
+    d32 = core.lstm_sequence_grad(g, out32, c0, r, True, False, mask)
+    d64 = core.lstm_sequence_grad(g.astype("float64"), out64, c0.astype("float64"), r.astype("float64"), True, False,
+                                  mask)
+    np.testing.assert_allclose(d32, d64, rtol=2e-4, atol=2e-4)
+    g = g[..., :5 * units]
+    out32 = core.gru_sequence(xp, gh0, gr, grb, False, mask)
+    out64 = core.gru_sequence(*(a.astype("float64") for a in (xp, gh0, gr, grb)), False, mask)
+    d32 = core.gru_sequence_grad(g, out32, gh0, gr, True, False, mask)
+    d64 = core.gru_sequence_grad(g.astype("float64"), out64, gh0.astype("float64"), gr.astype("float64"), True, False,
+                                 mask)
+    np.testing.assert_allclose(d32, d64, rtol=2e-4, atol=2e-4)
