@@ -85,9 +85,7 @@ struct StepMatrix {
   void multiply(int64_t rows, const T* a, int64_t lda, T* c, int64_t ldc, bool accumulate) const {
     if (rows <= 0) return;
     if constexpr (std::is_same_v<T, float>) {
-      if (!packed.empty())
-        return gemm_panels_f32(false, rows, 0, N / gemm_packed_width(), K, a, lda, packed.data(), 0, true, c, ldc,
-                               accumulate);
+      if (!packed.empty()) return gemm_packed_f32(rows, N, K, a, lda, packed.data(), c, ldc, accumulate);
     }
     blas_gemm(false, transposed, rows, N, K, a, lda, r, transposed ? K : N, T(accumulate ? 1 : 0), c, ldc);
   }

@@ -16,16 +16,16 @@ namespace x86_64_v3 {
 bool unary_f32(int op, const float* x, float* y, int64_t n);
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
 bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
-void gemm_panels_f32(bool ta, int64_t M, int64_t p0, int64_t p1, int64_t K, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, bool packed, float* c, int64_t ldc, bool accumulate);
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate);
 int64_t gemm_packed_width();
 }  // namespace x86_64_v3
 namespace x86_64_v4 {
 bool unary_f32(int op, const float* x, float* y, int64_t n);
 bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
 bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
-void gemm_panels_f32(bool ta, int64_t M, int64_t p0, int64_t p1, int64_t K, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, bool packed, float* c, int64_t ldc, bool accumulate);
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate);
 int64_t gemm_packed_width();
 }  // namespace x86_64_v4
 #endif
@@ -113,12 +113,12 @@ void gemm_pack_f32(bool tb, int64_t K, int64_t N, const float* b, int64_t ldb, f
       }
 }
 
-void gemm_panels_f32(bool ta, int64_t M, int64_t p0, int64_t p1, int64_t K, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, bool packed, float* c, int64_t ldc, bool accumulate) {
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate) {
 #if defined(__x86_64__) && defined(__GNUC__)
   switch (enabled_level()) {
-    case 4: return x86_64_v4::gemm_panels_f32(ta, M, p0, p1, K, a, lda, b, ldb, packed, c, ldc, accumulate);
-    case 3: return x86_64_v3::gemm_panels_f32(ta, M, p0, p1, K, a, lda, b, ldb, packed, c, ldc, accumulate);
+    case 4: return x86_64_v4::gemm_packed_f32(M, N, K, a, lda, packed, c, ldc, accumulate);
+    case 3: return x86_64_v3::gemm_packed_f32(M, N, K, a, lda, packed, c, ldc, accumulate);
   }
 #endif
 }

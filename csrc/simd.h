@@ -23,22 +23,21 @@ bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const 
 bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
 // Whether conv_direct_filter_f32 serves C input and O output channels on this CPU.
 bool conv_direct_filter_serves(int64_t c, int64_t o);
-// A float32 GEMM with the sums of a few rows times two vector registers of columns held in
-// registers while B streams past in panels of that width: the recurrent kernels' per-step
-// products, a few dozen rows against the same recurrent kernel at every step, packed once per
-// sequence, where the BLAS repacks it at every call (W6's step product: 189 GFLOP/s on one core,
-// the BLAS 112). Tried for ordinary GEMMs with B up to 1 MB: 10-40% faster than the BLAS alone,
-// but level with it or slower inside training steps (B no longer in cache), so they keep the BLAS.
-// The panel width on this CPU, 0 without a SIMD build (then callers use the BLAS).
+// A float32 GEMM for the recurrent kernels' per-step products, a few dozen rows against a matrix
+// that stays the same for every step: packed once (gemm_pack_f32) in panels two vector
+// registers wide, it streams from cache with no per-call packing, where the BLAS repacks it at
+// every call (W6's step product: 189 GFLOP/s on one core here, the BLAS 112). Tried for ordinary
+// GEMMs with B up to 1 MB (read in place): 10-40% faster than the BLAS alone, but level or
+// slower inside training steps, where B is no longer in cache; those keep the BLAS.
+// The panel width on this CPU, 0 without a SIMD build (then the caller uses the BLAS).
 int64_t gemm_packed_width();
 // packed = B (K x N; B[k][n] = b[k * ldb + n], or b[n * ldb + k] when tb) in panels of
-// gemm_packed_width() columns (panel p: K rows of the width, contiguous); N a multiple of it.
+// gemm_packed_width() columns; N a multiple of it; K * N floats.
 void gemm_pack_f32(bool tb, int64_t K, int64_t N, const float* b, int64_t ldb, float* packed);
-// C[0:M, panels p0..p1) = op(A) @ B, or += with `accumulate` (row-major; A is M x K, read as
-// a[k * lda + i] when ta): B packed by gemm_pack_f32, or read in place when not `packed` (panel
-// p then starts at b + p * width, rows ldb apart). Columns of C: p * width onwards.
-void gemm_panels_f32(bool ta, int64_t M, int64_t p0, int64_t p1, int64_t K, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, bool packed, float* c, int64_t ldc, bool accumulate);
+// C[M x N] = A @ B, or C += A @ B with `accumulate` (row-major, leading dims lda and ldc), for B
+// packed by gemm_pack_f32.
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate);
 // Whether conv_direct_f32 has a loop for `out_channels` on this CPU (8, 16, 32 or 64 with AVX2).
 bool conv_direct_serves(int64_t out_channels);
 

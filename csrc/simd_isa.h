@@ -158,24 +158,23 @@ void conv_direct_filter(const DirectConv& q, const float* x, const float* g, flo
   free(partial);
 }
 
-// ---- GEMM with the sums in registers (the recurrent kernels' step products, small GEMMs) -------
-// LK_VEC floats per vector register; B is read in panels two vector registers wide.
+// ---- a small GEMM against a packed matrix (the recurrent kernels' per-step products) -----------
+// LK_VEC floats per vector register; the packed panels are two vectors wide.
 typedef float vecf __attribute__((vector_size(LK_VEC * 4), aligned(4)));
 constexpr int64_t kPanel = 2 * LK_VEC;
 
-// C[MR rows, one panel] (+)= A[MR rows] @ panel: the MR x 2 vector sums stay in registers while
-// the panel's K rows stream through once, `bstride` floats apart (kPanel when packed, B's
-// leading dimension when read in place). A's row i, element k is a[i * ai + k * ak].
+// C[MR rows from m, one panel] (+)= A[MR rows] @ panel: the MR x 2 vector sums stay in registers
+// while the panel streams through once (K rows of kPanel floats, contiguous).
 template <int MR>
-inline void gemm_panel_rows(int64_t K, const float* a, int64_t ai, int64_t ak, const float* b, int64_t bstride,
-                            float* c, int64_t ldc, bool accumulate) {
+inline void gemm_panel_rows(int64_t K, const float* a, int64_t lda, const float* panel, float* c, int64_t ldc,
+                            bool accumulate) {
   vecf c0[MR], c1[MR];
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = vecf{};
   for (int64_t k = 0; k < K; ++k) {
-    const vecf b0 = *reinterpret_cast<const vecf*>(b + k * bstride);
-    const vecf b1 = *reinterpret_cast<const vecf*>(b + k * bstride + LK_VEC);
+    const vecf b0 = *reinterpret_cast<const vecf*>(panel + k * kPanel);
+    const vecf b1 = *reinterpret_cast<const vecf*>(panel + k * kPanel + LK_VEC);
     for (int i = 0; i < MR; ++i) {
-      const float av = a[i * ai + k * ak];
+      const float av = a[i * lda + k];
       c0[i] += av * b0;
       c1[i] += av * b1;
     }
@@ -224,22 +223,17 @@ bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const 
     default: return false;
   }
 }
-// C[0:M, panels p0..p1) (+)= op(A) @ B: row blocks of LK_GEMM_MR (then single rows) outer, so
-// a block of A stays in L1 while the panels stream from L2. B is packed (panel p at
-// b + p * K * kPanel) or read in place (panel p at b + p * kPanel, rows ldb apart); A is read
-// transposed (A[i][k] = a[k * lda + i]) with ta.
-void gemm_panels_f32(bool ta, int64_t M, int64_t p0, int64_t p1, int64_t K, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, bool packed, float* c, int64_t ldc, bool accumulate) {
+// C (+)= A @ B for B packed by gemm_pack_f32 in panels of gemm_packed_width() columns (N a
+// multiple of it): rows in blocks of LK_GEMM_MR, then one at a time.
+void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
+                     int64_t ldc, bool accumulate) {
   constexpr int MR = LK_GEMM_MR;
-  const int64_t ai = ta ? 1 : lda, ak = ta ? lda : 1, bstride = packed ? kPanel : ldb;
-  auto panel = [&](int64_t p) { return packed ? b + p * K * kPanel : b + p * kPanel; };
-  int64_t m = 0;
-  for (; m + MR <= M; m += MR)
-    for (int64_t p = p0; p < p1; ++p)
-      gemm_panel_rows<MR>(K, a + m * ai, ai, ak, panel(p), bstride, c + m * ldc + p * kPanel, ldc, accumulate);
-  for (; m < M; ++m)
-    for (int64_t p = p0; p < p1; ++p)
-      gemm_panel_rows<1>(K, a + m * ai, ai, ak, panel(p), bstride, c + m * ldc + p * kPanel, ldc, accumulate);
+  for (int64_t p = 0; p < N / kPanel; ++p) {
+    const float* panel = packed + p * K * kPanel;
+    int64_t m = 0;
+    for (; m + MR <= M; m += MR) gemm_panel_rows<MR>(K, a + m * lda, lda, panel, c + m * ldc + p * kPanel, ldc, accumulate);
+    for (; m < M; ++m) gemm_panel_rows<1>(K, a + m * lda, lda, panel, c + m * ldc + p * kPanel, ldc, accumulate);
+  }
 }
 
 int64_t gemm_packed_width() { return kPanel; }
