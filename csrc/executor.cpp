@@ -215,6 +215,8 @@ class NativePlan {
       throw nb::type_error((std::string(loop) + ": the loop's step must be a NativePlan").c_str());
     if (p->n_variables_ || !p->updates_.empty())
       throw nb::value_error((std::string(loop) + ": the loop's plans must read variables as arguments").c_str());
+    if ((int64_t)p->input_bytes_.size() != p->n_inputs_)
+      throw nb::value_error((std::string(loop) + ": the loop's plans must have a slot for every argument").c_str());
     return p;
   }
 
