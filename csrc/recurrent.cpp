@@ -9,7 +9,9 @@
 //   zx  (B, T, 4U)  input projections, gate blocks i, f, g, o (Keras's order: i, f, c, o)
 //   out (T, B, 6U)  per processed step (time-major, so each step is one contiguous block): h, c,
 //                   then the activations i, f, g, o kept for backward
-//   g   (T, B, 6U)  gradient of out; its gate columns are ignored (saved activations)
+//   g   (T, B, 6U)  gradient of out; its gate columns are ignored (saved activations). The
+//                   native step also takes just the last processed step's columns [c0, c1) of
+//                   the states, (B, c1 - c0), when nothing else has a gradient (LastStep)
 //   dz  (B, T, 4U)  per processed step the gate pre-activation gradients; with `initial`, one
 //                   more row per batch (B, T + 1, 4U) whose first U columns hold dc0, the next dh0
 //   mask (B, T)     optional, bool, in input order: at a False step a row keeps its previous states
@@ -91,6 +93,20 @@ struct StepMatrix {
   }
 };
 
+// The gradient of the states when only the last processed step's columns [c0, c1) of them have
+// one (a classifier reading the last h): rows of `width` state columns for that step, and one
+// row of zeros for every other step.
+template <class T>
+struct LastStep {
+  std::vector<T> rows, zeros;
+  LastStep(const T* g, int64_t B, int64_t width, int64_t c0, int64_t c1) : rows(B * width, T(0)), zeros(width, T(0)) {
+    for (int64_t b = 0; b < B; ++b) std::copy_n(g + b * (c1 - c0), c1 - c0, rows.data() + b * width + c0);
+  }
+  const T* row(int64_t s, int64_t S, int64_t b, int64_t width) const {
+    return s == S - 1 ? rows.data() + b * width : zeros.data();
+  }
+};
+
 template <class T>
 void add_into(T* __restrict y, const T* __restrict x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) y[j] += x[j];
@@ -166,7 +182,7 @@ void lstm_forward(const LstmDims& d, const T* zx, const T* h0, const T* c0, cons
 
 template <class T>
 void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, const T* r, const bool* mask,
-                   bool reverse, bool initial, T* dz) {
+                   bool reverse, bool initial, T* dz, const LastStep<T>* last = nullptr) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 4 * U, O = 6 * U, Z = (S + initial) * G;
   std::vector<T> dh(B * U, T(0)), dc(B * U, T(0)), tc(B * U);
   blas_on_caller();
@@ -180,7 +196,7 @@ void lstm_backward(const LstmDims& d, const T* gin, const T* out, const T* c0, c
     for (int64_t s = S - 1; s >= 0; --s) {
       const int64_t t = reverse ? S - 1 - s : s;
       for (int64_t b = b0; b < b1; ++b) {
-        const T* gh = gin + (s * B + b) * O;
+        const T* gh = last ? last->row(s, S, b, 2 * U) : gin + (s * B + b) * O;  // then gc = gh + U
         T *dhb = dh.data() + b * U, *dcb = dc.data() + b * U, *dzb = dz + b * Z + s * G;
         if (mask && !mask[b * S + t]) {  // the states passed through: so do their gradients
           add_into(dhb, gh, U);
@@ -304,7 +320,7 @@ void gru_forward(const LstmDims& d, const T* xp, const T* h0, const T* r, const 
 
 template <class T>
 void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, const T* r, const bool* mask, bool reverse,
-                  bool initial, T* dz) {
+                  bool initial, T* dz, const LastStep<T>* last = nullptr) {
   const int64_t B = d.B, S = d.T, U = d.U, G = 3 * U, O = 5 * U, W = 6 * U, Z = (S + initial) * W;
   std::vector<T> dh(B * U, T(0));
   blas_on_caller();
@@ -319,12 +335,13 @@ void gru_backward(const LstmDims& d, const T* gin, const T* out, const T* h0, co
       for (int64_t b = b0; b < b1; ++b) {
         const T* hp = s ? out + ((s - 1) * B + b) * O : h0 + b * U;
         T* row = dz + b * Z + s * W;
+        const T* gh = last ? last->row(s, S, b, U) : gin + (s * B + b) * O;
         if (mask && !mask[b * S + t]) {  // h passed through: so does its gradient
-          add_into(dh.data() + b * U, gin + (s * B + b) * O, U);
+          add_into(dh.data() + b * U, gh, U);
           std::fill_n(row, W, T(0));
           continue;
         }
-        gru_backward_row(out + (s * B + b) * O, hp, gin + (s * B + b) * O, dh.data() + b * U, row, row + G, U);
+        gru_backward_row(out + (s * B + b) * O, hp, gh, dh.data() + b * U, row, row + G, U);
       }
       // the gradient reaching h_prev through the recurrent product: dq_s @ r^T, added to dh * z
       rt.multiply(b1 - b0, dz + b0 * Z + s * W + G, Z, dh.data() + b0 * U, U, true);
@@ -487,22 +504,42 @@ StepFn lstm_sequence_step(const StepSpec& s) {
   return fn;
 }
 
-// lstm_sequence_grad: ints [initial, reverse]; in g, out, c0, r [, mask]; out dz (B, T + initial, 4U)
+// The state columns [c0, c1) a backward step's last-step gradient holds (ints 2 and 3, when
+// present), after checking them and g's shape (B, c1 - c0); {-1, -1} when g is the whole gradient.
+std::pair<int64_t, int64_t> last_columns(const StepSpec& s, const Slot* g, const Slot* out, int64_t state_width,
+                                         int64_t B) {
+  if (s.ints.size() == 2) {
+    expect_shape(s, g, out->shape, "g");
+    return {-1, -1};
+  }
+  expect_ints(s, 4);
+  const int64_t c0 = s.ints[2], c1 = s.ints[3];
+  if (c0 < 0 || c1 <= c0 || c1 > state_width) fail(s.kernel.c_str(), "the last step's columns must lie in the state columns");
+  expect_shape(s, g, {B, c1 - c0}, "g (the last step's columns)");
+  return {c0, c1};
+}
+
+// lstm_sequence_grad: ints [initial, reverse [, c0, c1]]; in g, out, c0, r [, mask]; out dz (B, T + initial, 4U).
+// With c0, c1, g is the gradient of the last processed step's state columns [c0, c1) only.
 StepFn lstm_sequence_grad_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
   expect_arity(s, s.in.size() == 5 ? 5 : 4, 1);
-  expect_ints(s, 2);
+  if (s.ints.size() != 4) expect_ints(s, 2);
   const bool initial = s.ints[0] != 0, reverse = s.ints[1] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *c0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"c0", c0->dtype}, {"r", r->dtype}});
   const LstmDims d = lstm_out_dims(op, out->shape, c0->shape, r->shape);
-  expect_shape(s, g, out->shape, "g");
+  const auto [lc0, lc1] = last_columns(s, g, out, 2 * d.U, d.B);
   expect_dtype(s, dz, dt, "the result");
   expect_shape(s, dz, {d.B, d.T + initial, 4 * d.U}, "the result");
   const Slot* m = mask_slot(s, 4, d);
   StepFn fn;
   LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
-    lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), mask_of(m), reverse, initial, dz->as<T>());
+    if (lc0 < 0) return lstm_backward(d, g->as<T>(), out->as<T>(), c0->as<T>(), r->as<T>(), mask_of(m), reverse, initial,
+                                      dz->as<T>());
+    const LastStep<T> last(g->as<T>(), d.B, 2 * d.U, lc0, lc1);
+    lstm_backward(d, static_cast<const T*>(nullptr), out->as<T>(), c0->as<T>(), r->as<T>(), mask_of(m), reverse,
+                  initial, dz->as<T>(), &last);
   });
   return fn;
 }
@@ -526,22 +563,26 @@ StepFn gru_sequence_step(const StepSpec& s) {
   return fn;
 }
 
-// gru_sequence_grad: ints [initial, reverse]; in g, out, h0, r [, mask]; out dz (B, T + initial, 6U)
+// gru_sequence_grad: ints [initial, reverse [, c0, c1]]; in g, out, h0, r [, mask]; out dz (B, T + initial, 6U)
 StepFn gru_sequence_grad_step(const StepSpec& s) {
   const char* op = s.kernel.c_str();
   expect_arity(s, s.in.size() == 5 ? 5 : 4, 1);
-  expect_ints(s, 2);
+  if (s.ints.size() != 4) expect_ints(s, 2);
   const bool initial = s.ints[0] != 0, reverse = s.ints[1] != 0;
   const Slot *g = s.in[0], *out = s.in[1], *h0 = s.in[2], *r = s.in[3], *dz = s.out[0];
   const DType dt = same_float_dtype(op, {{"g", g->dtype}, {"out", out->dtype}, {"h0", h0->dtype}, {"r", r->dtype}});
   const LstmDims d = gru_out_dims(op, out->shape, h0->shape, r->shape);
-  expect_shape(s, g, out->shape, "g");
+  const auto [lc0, lc1] = last_columns(s, g, out, d.U, d.B);
   expect_dtype(s, dz, dt, "the result");
   expect_shape(s, dz, {d.B, d.T + initial, 6 * d.U}, "the result");
   const Slot* m = mask_slot(s, 4, d);
   StepFn fn;
   LK_DISPATCH_FLOAT(dt, op, fn = [=]() {
-    gru_backward(d, g->as<T>(), out->as<T>(), h0->as<T>(), r->as<T>(), mask_of(m), reverse, initial, dz->as<T>());
+    if (lc0 < 0) return gru_backward(d, g->as<T>(), out->as<T>(), h0->as<T>(), r->as<T>(), mask_of(m), reverse, initial,
+                                     dz->as<T>());
+    const LastStep<T> last(g->as<T>(), d.B, d.U, lc0, lc1);
+    gru_backward(d, static_cast<const T*>(nullptr), out->as<T>(), h0->as<T>(), r->as<T>(), mask_of(m), reverse, initial,
+                 dz->as<T>(), &last);
   });
   return fn;
 }

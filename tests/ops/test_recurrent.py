@@ -401,3 +401,51 @@ def test_the_float32_step_products_match_the_references_on_every_simd_level(isa_
     d64 = core.gru_sequence_grad(g.astype("float64"), out64, gh0.astype("float64"), gr.astype("float64"), True, False,
                                  mask)
     np.testing.assert_allclose(d32, d64, rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kwargs", [{}, {"go_backwards": True}, {"return_state": True}, {"return_sequences": True}])
+def test_a_classifier_reading_the_last_step_hands_the_backward_kernel_only_that_step(layer, kwargs):
+    from layerkit.graph.executor import PythonPlan
+
+    rnn = getattr(lk.layers, layer)(4, **kwargs)
+    x = np.random.default_rng(11).standard_normal((3, 5, 2)).astype("float32")
+    rnn(x)
+
+    def grads(x):
+        with lk.GradientTape() as tape:
+            tape.watch(x)
+            out = rnn(x)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            loss = sum(ops.sum(ops.sin(o) * (k + 1.0)) for k, o in enumerate(outs))
+        return tape.gradient(loss, [x] + rnn.trainable_weights)
+    f = lk.function(grads)
+    expected = grads(lk.convert_to_tensor(x))
+    concrete = f.get_concrete_function(x)
+    for got in (f(x), PythonPlan(concrete.graph).run([x])):  # the native step and the Python plan
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    backward = next(n for n in concrete.graph.nodes if n.op.name.endswith("_sequence_grad"))
+    # the last h alone (a GRU's returned state is that h too); an LSTM's returned c is a second
+    # slice and a sequence reads every step: those keep the whole gradient
+    last_only = "return_sequences" not in kwargs and not (layer == "LSTM" and "return_state" in kwargs)
+    assert ("last" in backward.attrs) == last_only
+    if last_only:
+        assert backward.attrs["last"] == (0, 4) and concrete.graph.values[backward.inputs[0]].shape == (3, 4)
+
+
+@pytest.mark.parametrize("step,ints,g_shape", [
+    ("lstm_sequence_grad", [0, 0, 3, 3], (2, 0)),   # an empty column range
+    ("lstm_sequence_grad", [0, 0, 0, 5], (2, 5)),   # past the state columns (2U = 4)
+    ("lstm_sequence_grad", [0, 0, 0, 2], (2, 3)),   # g does not hold those columns
+    ("gru_sequence_grad", [0, 0, 0, 3], (2, 3)),    # past h (U = 2)
+])
+def test_malformed_last_step_gradients_are_refused(step, ints, g_shape):
+    if step == "lstm_sequence_grad":
+        zx, h0, c0, r = _operands(2, 3, 2, "float32")
+        out, state, width = core.lstm_sequence(zx, h0, c0, r, False), c0, 8
+    else:
+        xp, h0, r, rb = _gru_operands(2, 3, 2, "float32")
+        out, state, width = core.gru_sequence(xp, h0, r, rb, False), h0, 12
+    with pytest.raises(ValueError, match=f"^{step}: "):
+        core.run_native_step(step, ints, [], [np.zeros(g_shape, "float32"), out, state, r], [[2, 3, width]], [0])

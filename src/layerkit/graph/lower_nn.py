@@ -121,9 +121,12 @@ def _xent_grad(attrs, ins, outs):
 
 
 def _recurrence(kernel, *int_attrs):
-    """The rule of a fused recurrence: float operands (the optional fifth, the mask, is bool)."""
+    """The rule of a fused recurrence: float operands (the optional fifth, the mask, is bool); a
+    backward step given only its last step's gradient (attr `last`, see passes.last_step_gradients)
+    adds those columns."""
     def rule(attrs, ins, outs):
-        return (kernel, [int(attrs[a]) for a in int_attrs], []) if _floats(*ins[:4], outs[0]) else None
+        ints = [int(attrs[a]) for a in int_attrs] + list(attrs.get("last", ()))
+        return (kernel, ints, []) if _floats(*ins[:4], outs[0]) else None
     return rule
 
 

@@ -155,8 +155,46 @@ def max_pool_gradient_identities(g):
     return dead_code_elimination(g)
 
 
+# the state columns of a fused recurrence's packed output (h and c for the LSTM, h for the GRU)
+_STATE_COLUMNS = {"lstm_sequence_grad": (6, 2), "gru_sequence_grad": (5, 1)}
+
+
+def last_step_gradients(g):
+    """A fused LSTM/GRU whose only read output is its last step's state (return_sequences=False,
+    a classifier's usual shape) gets back the gradient of the whole packed output, zeros but for
+    that one step: the tape scatters the slice into a zero tensor of (time, batch, 6 * units),
+    which the backward kernel then reads through. Here the backward step takes the slice itself
+    (attr `last`: its columns), so neither the zeros nor their reading remain. Legal when the
+    scattered tensor has no other reader and its one slice is the last processed step's state
+    columns."""
+    producers, consumers, roots = g.producers(), g.consumers(), set(g.roots())
+    for n in g.nodes:
+        layout = _STATE_COLUMNS.get(n.op.name)
+        if layout is None or "last" in n.attrs:
+            continue
+        grad = n.inputs[0]
+        p = producers.get(grad)
+        if (p is None or p.op.name != "getitem_grad" or len(p.inputs) != 1 or len(p.attrs["keys"]) != 1
+                or len(consumers.get(grad, [])) != 1 or grad in roots):
+            continue
+        steps, batch, width = g.values[grad].shape
+        key = list(p.attrs["keys"][0])
+        key += [("s", None, None, None)] * (3 - len(key))
+        if len(key) != 3 or key[0][0] != "i" or key[1][0] != "s" or key[2][0] != "s":
+            continue
+        if key[0][1] % steps != steps - 1 or slice(*key[1][1:]).indices(batch) != (0, batch, 1):
+            continue
+        start, stop, stride = slice(*key[2][1:]).indices(width)
+        units = width // layout[0]
+        if stride != 1 or not start < stop <= layout[1] * units:
+            continue
+        n.inputs[0] = p.inputs[0]
+        n.attrs = dict(n.attrs, last=(start, stop))
+    return dead_code_elimination(g)
+
+
 PASSES = (constant_folding, algebraic_simplification, common_subexpression_elimination, dead_code_elimination,
-          max_pool_gradient_identities, fuse_epilogues, fuse_elementwise, update_in_place)
+          max_pool_gradient_identities, last_step_gradients, fuse_epilogues, fuse_elementwise, update_in_place)
 
 
 def optimize(g, passes=PASSES):

@@ -8,6 +8,8 @@ the steps backwards and returns each step's gate pre-activation gradients (and t
 initial states when they are needed); the recurrent kernel's gradient is then one large GEMM
 over all steps instead of one small product per step.
 """
+import numpy as np
+
 from layerkit.backend import core
 from layerkit.ops import core as C
 from layerkit.ops import layout as S
@@ -68,6 +70,17 @@ def _lstm_grad(ctx, g):
     return (dzx, dh0, dc0, dr) + (None,) * len(mask)
 
 
+def _whole_gradient(g, out, last):
+    """The gradient of the whole packed output from that of its last step's columns `last`
+    (passes.last_step_gradients hands the backward step only those; this is the Python plan's
+    way, the native step reads them as they are)."""
+    if last is None:
+        return g
+    full = np.zeros(out.shape, out.dtype)
+    core.assign(full[-1, :, last[0]:last[1]], g)
+    return full
+
+
 def _second_derivative(layer):
     def refuse(ctx, g):
         raise ValueError(f"{ctx.op.name}: second derivatives of the fused {layer} are not implemented. Build the "
@@ -80,8 +93,9 @@ LSTM_SEQUENCE = register("lstm_sequence",
                          infer=_lstm_spec, grad=_lstm_grad, kernels=("lstm_sequence",))
 LSTM_SEQUENCE_GRAD = register(
     "lstm_sequence_grad",
-    forward=lambda g, out, c0, r, *mask, initial, reverse: core.lstm_sequence_grad(g, out, c0, r, initial, reverse, *mask),
-    infer=lambda g, out, c0, r, *mask, initial, reverse: (
+    forward=lambda g, out, c0, r, *mask, initial, reverse, last=None: core.lstm_sequence_grad(
+        _whole_gradient(g, out, last), out, c0, r, initial, reverse, *mask),
+    infer=lambda g, out, c0, r, *mask, initial, reverse, last=None: (
         (out.shape[1], None if out.shape[0] is None else out.shape[0] + initial, out.shape[2] // 6 * 4), out.dtype),
     grad=_second_derivative("LSTM"), kernels=("lstm_sequence_grad",))
 
@@ -147,8 +161,9 @@ GRU_SEQUENCE = register("gru_sequence",
                         infer=_gru_spec, grad=_gru_grad, kernels=("gru_sequence",))
 GRU_SEQUENCE_GRAD = register(
     "gru_sequence_grad",
-    forward=lambda g, out, h0, r, *mask, initial, reverse: core.gru_sequence_grad(g, out, h0, r, initial, reverse, *mask),
-    infer=lambda g, out, h0, r, *mask, initial, reverse: (
+    forward=lambda g, out, h0, r, *mask, initial, reverse, last=None: core.gru_sequence_grad(
+        _whole_gradient(g, out, last), out, h0, r, initial, reverse, *mask),
+    infer=lambda g, out, h0, r, *mask, initial, reverse, last=None: (
         (out.shape[1], None if out.shape[0] is None else out.shape[0] + initial, out.shape[2] // 5 * 6), out.dtype),
     grad=_second_derivative("GRU"), kernels=("gru_sequence_grad",))
 
