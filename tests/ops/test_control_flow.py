@@ -166,6 +166,11 @@ def test_a_traced_scan_is_one_loop_node_whose_results_and_gradients_equal_eager(
     assert counts["scan"] == 2  # the loop and its gradient, whatever the number of steps
     assert "tanh" not in counts and "matmul" not in counts  # the step lives in the loop's own plan
     assert int(compiled(*args)[1]) == 6
+    # the forward step saves its two products; the gradient's step does not compute them again:
+    # its four matmuls are the products' vector-Jacobian products
+    forward, backward = [n for n in compiled.get_graph(*args).nodes if n.op.name == "scan"]
+    assert forward.attrs["res_at"] == (0, 1) and backward.attrs["res_at"] == ()
+    assert backward.attrs["body_plan"].graph.kernel_counts()["matmul"] == 4
 
 
 def test_the_gradient_of_a_traced_scan_equals_central_differences():
@@ -294,3 +299,27 @@ def test_a_traced_fori_loop_with_static_bounds_is_a_scan_unless_its_body_needs_a
     np.testing.assert_array_equal(np.asarray(branchy(np.ones(2, "float32"))), [0.0, 0.0])
     np.testing.assert_array_equal(np.asarray(branchy(np.full(2, 3.0, "float32"))), [30.0, 30.0])
     assert "scan" not in branchy.get_graph(np.ones(2, "float32")).kernel_counts()  # unrolled: i is a Python int
+
+
+def test_a_step_that_traces_differently_the_second_time_is_recomputed_for_its_gradient():
+    # the backward step replays the forward step onto its saved products; a step whose ops change
+    # between traces (Python state) cannot be replayed, and its gradient recomputes it instead
+    w = lk.Variable(np.array([[0.5, -1.0], [2.0, 0.3]]))
+    traces = []
+
+    def step(h, x):
+        traces.append(None)
+        doubled = h * 2.0 if len(traces) == 1 else h + h  # the same value, other ops
+        return ops.tanh(ops.matmul(doubled, w) + x), h
+
+    def fn(xs):
+        with lk.GradientTape() as tape:
+            tape.watch(xs)
+            h, ys = ops.scan(step, ops.ones((2,), "float64"), xs)
+            loss = ops.sum(h) + ops.sum(ys * ys)
+        return [loss] + tape.gradient(loss, [xs, w])
+    xs = np.random.default_rng(6).standard_normal((4, 2))
+    expected = fn(lk.convert_to_tensor(xs))
+    traces.clear()
+    _assert_all_equal(lk.function(fn)(xs), expected)
+    assert len(traces) >= 3  # the forward trace, the replay that failed, the recompute

@@ -10,9 +10,11 @@ their arguments, so the native executor runs them by pointer).
 
 SCAN is differentiable: it also returns the carry that entered every step, and its gradient
 is a second scan, in the opposite direction, whose step re-runs the forward step under a
-gradient tape and takes its vector-Jacobian product (the step's intermediates are recomputed,
-not stored: memory stays one carry per step). That gradient is itself a scan, so it
-differentiates again.
+gradient tape and takes its vector-Jacobian product. The step's elementwise intermediates are
+recomputed there (cheap, and fused); the results of its matrix products are not: when a tape is
+recording as the scan is traced, the forward step also returns them (its residuals, stacked like
+its outputs) and the backward step's replay of the forward step takes them instead of computing
+them again (_ReplayTracer). That gradient is itself a scan, so it differentiates again.
 """
 import numpy as np
 
@@ -122,6 +124,60 @@ def while_loop(tracer, cond, body, loop_vars, maximum_iterations):
 
 
 # ---- scan ----------------------------------------------------------------------------------------
+# ops whose results a scan's forward step saves for its gradient rather than have it recompute
+# them: the products (an elementwise op is cheaper to recompute, fused, than to write and read)
+_SAVED_OPS = {"matmul", "linear", "conv2d", "conv2d_bias", "depthwise_conv2d"}
+
+
+class _ReplayMismatch(Exception):
+    """The step applied other ops than when its residuals were saved."""
+
+
+class _ReplayTracer:
+    """Traces the forward step again inside a scan's backward step: the ops whose results were
+    saved (`saved`: their positions among the step's symbolic ops -> the placeholder holding
+    the result) yield that placeholder instead of a new node, the others are traced again. Only
+    the tapes opened during the replay record the saved ops (with the placeholder as their
+    output, so gradient rules read the saved value): tapes already recording, which
+    differentiate the backward step itself, must see those values as the inputs they are there."""
+
+    def __init__(self, parent, saved, ops, count):
+        self.parent, self.saved, self.ops, self.count, self.applied = parent, saved, ops, count, 0
+        self.current, self.updates, self.order = parent.current, parent.updates, parent.order
+        self.outer = list(RECORDERS)
+
+    def read(self, x):
+        return self.parent.read(x)
+
+    def capture(self, variable):
+        return self.parent.capture(variable)
+
+    def assign(self, variable, value):
+        raise _ReplayMismatch()
+
+    def while_loop(self, *args):
+        raise _ReplayMismatch()
+
+    def scan(self, *args):
+        raise _ReplayMismatch()
+
+    def apply(self, op, inputs, attrs):
+        inputs = tuple(self.read(x) for x in inputs)
+        if not any(isinstance(x, SymbolicTensor) or _is_variable(x) for x in inputs):
+            return self.parent.apply(op, inputs, attrs)  # constants only: computed now, as at first
+        k = self.applied
+        self.applied += 1
+        if k >= self.count or self.ops[k] != op.name:
+            raise _ReplayMismatch()
+        if k not in self.saved:
+            return self.parent.apply(op, inputs, attrs)
+        out = self.saved[k]
+        for r in RECORDERS:
+            if not any(r is o for o in self.outer):
+                r.record(op, inputs, attrs, out)
+        return out
+
+
 def _scan_forward(*arrays, body_plan, n_carry, n_xs, length, reverse, **_):
     carries = list(arrays[:n_carry])
     xs = arrays[n_carry:n_carry + n_xs]
@@ -155,39 +211,69 @@ def _scan_grad(ctx, g):
 
     a = ctx.attrs
     n_carry, n_xs, step, length = a["n_carry"], a["n_xs"], a["step"], a["length"]
+    res_at = a["res_at"]  # positions of the saved results among the step's symbolic ops
     carries, xs = ctx.inputs[:n_carry], ctx.inputs[n_carry:n_carry + n_xs]
     free = ctx.inputs[n_carry + n_xs:]
     g = g if isinstance(g, dict) else {}
 
     def element(index, shape, dtype):
         return apply(TUPLE_GET, ctx.output, index=index, shape=tuple(shape), dtype=dtype)
-    ys = [element(n_carry + j, shape, dtype) for j, (shape, dtype) in enumerate(a["y_specs"])]
-    history = [element(n_carry + len(ys) + k, (length,) + tuple(c.shape), c.dtype) for k, c in enumerate(carries)]
+    outs = [element(n_carry + j, shape, dtype) for j, (shape, dtype) in enumerate(a["y_specs"])]
+    n_res = len(res_at)
+    n_ys = len(outs) - n_res
+    ys, residuals = outs[:n_ys], outs[n_ys:]
+    history = [element(n_carry + len(outs) + k, (length,) + tuple(c.shape), c.dtype) for k, c in enumerate(carries)]
     fc = [k for k, c in enumerate(carries) if _is_float(c)]  # the differentiated inputs and outputs
     fx = [k for k, x in enumerate(xs) if _is_float(x)]
     fy = [j for j, y in enumerate(ys) if _is_float(y)]
     ff = [k for k, f in enumerate(free) if _is_float(f)]
     d_final = [g[k] if g.get(k) is not None else zeros_like(carries[k]) for k in fc]
     d_ys = [g[n_carry + j] if g.get(n_carry + j) is not None else zeros_like(ys[j]) for j in fy]
-    # the history is read by a gradient of this scan (a second derivative): what reaches it adds
-    # to the gradient of the carry entering each step
-    hist_at = n_carry + len(ys)
+    # the history and the residuals are read by a gradient of this scan (a second derivative):
+    # what reaches the history adds to the gradient of the carry entering each step, what
+    # reaches a residual flows back from that saved result
+    hist_at = n_carry + len(outs)
     fh = [i for i, k in enumerate(fc) if g.get(hist_at + k) is not None]
     d_hist = [g[hist_at + fc[i]] for i in fh]
-    n_fc, n_fx, n_dy = len(fc), len(fx), len(d_ys)
+    fr = [j for j in range(n_res) if g.get(n_carry + n_ys + j) is not None]
+    d_res = [g[n_carry + n_ys + j] for j in fr]
+    n_fc, n_fx, n_dy, n_dh = len(fc), len(fx), len(d_ys), len(d_hist)
 
     def backward_step(carry, inputs):
         d_carry, d_free = carry[:n_fc], carry[n_fc:]
         carry_t, x_t = inputs[:n_carry], inputs[n_carry:n_carry + n_xs]
-        dy_t, dh_t = inputs[n_carry + n_xs:n_carry + n_xs + n_dy], inputs[n_carry + n_xs + n_dy:]
+        at = n_carry + n_xs
+        dy_t, dh_t = inputs[at:at + n_dy], inputs[at + n_dy:at + n_dy + n_dh]
+        res_t, dres_t = inputs[at + n_dy + n_dh:at + n_dy + n_dh + n_res], inputs[at + n_dy + n_dh + n_res:]
         tracer = TRACE.tracer  # this step's _CaptureTracer: a variable read inside is its placeholder
         bound = [tracer.capture(v) if _is_variable(v) else v for v in a["free_sources"]]
         sources = [carry_t[k] for k in fc] + [x_t[k] for k in fx] + [bound[k] for k in ff]
-        with GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(sources)
-            new_carry, y = step(list(carry_t), list(x_t))
-        targets = [new_carry[k] for k in fc] + [y[j] for j in fy]
-        grads = tape.gradient(targets, sources, output_gradients=list(d_carry) + list(dy_t),
+
+        def forward_under_tape(replay):
+            TRACE.tracer = replay or tracer
+            try:
+                with GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch(sources)
+                    new_carry, y = step(list(carry_t), list(x_t))
+            finally:
+                TRACE.tracer = tracer
+            if replay is not None and replay.applied != replay.count:
+                raise _ReplayMismatch()
+            return tape, new_carry, y
+        replayed = False
+        if n_res:  # the saved products stand in for their ops
+            try:
+                tape, new_carry, y = forward_under_tape(
+                    _ReplayTracer(tracer, dict(zip(res_at, res_t)), a["step_ops"], len(a["step_ops"])))
+                replayed = True
+            except _ReplayMismatch:  # the step applied other ops this time: recompute it all
+                pass
+        if not replayed:
+            tape, new_carry, y = forward_under_tape(None)
+        extra = [res_t[j] for j in fr] if replayed else []
+        targets = [new_carry[k] for k in fc] + [y[j] for j in fy] + extra
+        grads = tape.gradient(targets, sources,
+                              output_gradients=list(d_carry) + list(dy_t) + (list(dres_t) if replayed else []),
                               unconnected_gradients="zero")
         d_free = [add(acc, d) for acc, d in zip(d_free, grads[n_fc + n_fx:])]
         d_prev = list(grads[:n_fc])
@@ -196,7 +282,8 @@ def _scan_grad(ctx, g):
         return d_prev + d_free, list(grads[n_fc:n_fc + n_fx])
 
     init = d_final + [zeros_like(free[k]) for k in ff]
-    final, d_xs = scan(backward_step, init, list(history) + list(xs) + d_ys + d_hist, reverse=not a["reverse"])
+    final, d_xs = scan(backward_step, init, list(history) + list(xs) + d_ys + d_hist + residuals + d_res,
+                       reverse=not a["reverse"])
     grads = [None] * len(ctx.inputs)
     for k, d in zip(fc, final[:n_fc]):
         grads[k] = d
@@ -231,26 +318,38 @@ def scan(tracer, f, init, xs, length, reverse):
         y_leaves = [convert_to_tensor(v) for v in tree.flatten(y)] if y is not None else []
         return new_leaves, y_leaves
 
+    save = bool(RECORDERS)  # a tape is recording: keep the step's products for its gradient
+    step_ops, residuals, res_at = [], [], []
+
     def flat_step(*leaves):
         new_leaves, y_leaves = step(list(leaves[:n_carry]), list(leaves[n_carry:]))
-        return new_leaves + y_leaves
+        order = [t for t in TRACE.tracer.order if t.op is not None]
+        if save and not any(t.op.name in ("while", "scan", "tuple_get") for t in order):
+            step_ops.extend(t.op.name for t in order)  # (a loop inside the step: its gradient recomputes)
+            for k, t in enumerate(order):
+                if t.op.name in _SAVED_OPS:
+                    res_at.append(k)
+                    residuals.append(t)
+        return new_leaves + y_leaves + residuals
 
     body_plan, free, results = _subgraph(flat_step, carry_leaves + x_specs, "scan", capture_variables=True)
-    new_carry, y_leaves = results[:n_carry], results[n_carry:]
+    n_res = len(residuals)
+    new_carry, y_leaves = results[:n_carry], results[n_carry:len(results) - n_res]
     if len(new_carry) != n_carry or any(tuple(r.shape) != tuple(c.shape) or r.dtype != c.dtype
                                         for r, c in zip(new_carry, carry_leaves)):
         raise ValueError("scan: the step must return a carry of the shapes and dtypes it received: "
                          f"{[(tuple(c.shape), c.dtype) for c in carry_leaves]} -> "
                          f"{[(tuple(r.shape), r.dtype) for r in new_carry]}.")
-    y_specs = tuple(((length,) + tuple(y.shape), y.dtype) for y in y_leaves)
+    y_specs = tuple(((length,) + tuple(y.shape), y.dtype) for y in y_leaves + residuals)
     attrs = {"body_plan": body_plan, "n_carry": n_carry, "n_xs": n_xs, "length": length, "reverse": bool(reverse),
-             "y_specs": y_specs, "step": step, "free_sources": tuple(free)}
+             "y_specs": y_specs, "res_at": tuple(res_at), "step_ops": tuple(step_ops), "step": step,
+             "free_sources": tuple(free)}
     node = tracer.apply(SCAN, tuple(carry_leaves) + tuple(xs_leaves) + tuple(free), attrs)
 
     def element(index, shape, dtype):
         return tracer.apply(TUPLE_GET, (node,), {"index": index, "shape": tuple(shape), "dtype": dtype})
     final = [element(k, c.shape, c.dtype) for k, c in enumerate(carry_leaves)]
-    ys = [element(n_carry + j, shape, dtype) for j, (shape, dtype) in enumerate(y_specs)]
+    ys = [element(n_carry + j, shape, dtype) for j, (shape, dtype) in enumerate(y_specs[:len(y_specs) - n_res])]
     carry_out = tree.pack_sequence_as(structure["carry"], final)
     y_out = tree.pack_sequence_as(structure["y"], ys) if structure["y"] is not None and ys else None
     return carry_out, y_out
