@@ -182,7 +182,8 @@ def last_step_gradients(g):
         key += [("s", None, None, None)] * (3 - len(key))
         if len(key) != 3 or key[0][0] != "i" or key[1][0] != "s" or key[2][0] != "s":
             continue
-        if key[0][1] % steps != steps - 1 or slice(*key[1][1:]).indices(batch) != (0, batch, 1):
+        whole = key[1][1] in (None, 0) and key[1][2] in (None, batch) and key[1][3] in (None, 1)  # every row
+        if steps is None or width is None or key[0][1] % steps != steps - 1 or not whole:
             continue
         start, stop, stride = slice(*key[2][1:]).indices(width)
         units = width // layout[0]
