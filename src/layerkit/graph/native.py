@@ -208,12 +208,31 @@ def _concrete_specs(graph, arrays):
         shape, _ = n.op.infer(*[specs[i] for i in n.inputs], **n.attrs)
         if None in shape and n.op.name == "fused_elementwise":
             shape = np.broadcast_shapes(*[specs[i].shape for i in n.inputs])
+        if None in shape and n.op.name == "getitem_grad":
+            shape = _scattered_shape(shape, n.attrs["keys"][0], specs[n.inputs[0]].shape)
         if None in shape:
             raise ValueError(f"lk.function: cannot infer the output shape of {n.op.name} for the argument shapes "
                              f"{[a.shape for a in arrays]} (received {shape}).")
         for v in outs:
             specs[v.id] = Spec(shape, v.dtype)
     return specs
+
+
+def _scattered_shape(shape, key, slice_shape):
+    """The shape a getitem_grad scatters into (`shape`, with unknown sizes) from one of its slices:
+    an unknown axis the key takes whole has the size of the slice's matching axis."""
+    shape, axis, s_axis = list(shape), 0, 0
+    key = list(key) + [("s", None, None, None)] * (len(shape) - sum(k[0] != "n" for k in key))
+    for k in key:
+        if k[0] == "n":  # a new axis of the slice only
+            s_axis += 1
+            continue
+        if k[0] == "s":
+            if shape[axis] is None and k[1] in (None, 0) and k[2] is None and k[3] in (None, 1):
+                shape[axis] = slice_shape[s_axis]
+            s_axis += 1
+        axis += 1
+    return tuple(shape)
 
 
 def _loop_result_shape(loop, index, specs):
