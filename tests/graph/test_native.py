@@ -349,3 +349,26 @@ def test_a_view_of_the_old_value_is_not_overwritten_by_an_in_place_update():
         return old
     np.testing.assert_array_equal(np.asarray(lk.function(f)(np.zeros(4, "float32"))), np.ones((2, 2)))
     np.testing.assert_array_equal(np.asarray(v), np.full(4, 2.0))
+
+
+def test_training_steps_with_dropout_and_recurrent_sequences_trace_for_any_batch():
+    # sizes known only at run time: a dropout mask drawn like its input, a sequence's slice
+    # gradient scattered into the unknown batch
+    model = lk.Sequential([lk.layers.Input((5, 3)), lk.layers.LSTM(4, return_sequences=True),
+                           lk.layers.GlobalAveragePooling1D(), lk.layers.Dropout(0.5, seed=2), lk.layers.Dense(2)])
+
+    def step(x):
+        with lk.GradientTape() as tape:
+            loss = ops.mean(ops.square(model(x, training=True)))
+        return [loss] + tape.gradient(loss, model.trainable_weights)
+    f = lk.function(step, input_signature=[lk.TensorSpec((None, 5, 3), "float32")])
+    for batch in (3, 8):
+        x = _rand(batch, 5, 3, seed=batch)
+        first, second = f(x), f(x)
+        assert all(np.isfinite(np.asarray(g)).all() for g in first)
+        assert float(first[0]) != float(second[0])  # a new mask per run
+    assert f.trace_count == 1
+    dropped = lk.function(lambda x: lk.random.dropout(x, 0.5, seed=lk.random.SeedGenerator(4)),
+                          input_signature=[lk.TensorSpec((None, 1000), "float32")])
+    y = np.asarray(dropped(np.ones((6, 1000), "float32")))
+    assert y.shape == (6, 1000) and set(np.unique(y)) <= {0.0, 2.0} and 0.45 < (y == 0).mean() < 0.55

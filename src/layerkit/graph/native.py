@@ -208,6 +208,8 @@ def _concrete_specs(graph, arrays):
         shape, _ = n.op.infer(*[specs[i] for i in n.inputs], **n.attrs)
         if None in shape and n.op.name == "fused_elementwise":
             shape = np.broadcast_shapes(*[specs[i].shape for i in n.inputs])
+        if None in shape and n.op.name == "random" and len(n.inputs) == 2:  # sized like its second input
+            shape = tuple(d if d is not None else specs[n.inputs[1]].shape[i] for i, d in enumerate(shape))
         if None in shape and n.op.name == "getitem_grad":
             shape = _scattered_shape(shape, n.attrs["keys"][0], specs[n.inputs[0]].shape)
         if None in shape:

@@ -80,22 +80,33 @@ def _sample(counter, key, dist, shape, dtype, a, b):
     return np.array(out, dtype=dtype)  # (a 0-d draw stays 0-d)
 
 
-RANDOM = register("random", forward=_sample, infer=lambda counter, key, dist, shape, dtype, a, b: (shape, dtype),
-                  grad=None)
+def sampled_shape(shape, like):
+    """`shape` with its unknown sizes (None) taken from the optional tensor `like` (a draw shaped
+    like a tensor whose batch is known only when the traced function runs)."""
+    return tuple(d if d is not None else like[0].shape[i] for i, d in enumerate(shape)) if like else tuple(shape)
 
 
-def _draw(seed, dist, shape, dtype, a=0.0, b=1.0):
-    """One draw of `dist` by the `random` primitive; advances a SeedGenerator's state."""
+RANDOM = register(
+    "random",
+    forward=lambda counter, *like, key, dist, shape, dtype, a, b: _sample(counter, key, dist,
+                                                                        sampled_shape(shape, like), dtype, a, b),
+    infer=lambda counter, *like, key, dist, shape, dtype, a, b: (shape, dtype), grad=None)
+
+
+def _draw(seed, dist, shape, dtype, a=0.0, b=1.0, like=None):
+    """One draw of `dist` by the `random` primitive; advances a SeedGenerator's state. Unknown
+    sizes in `shape` (None) are those of tensor `like`."""
     if seed is None:
         seed = _global_generator()
+    likes = () if like is None else (like,)
     if isinstance(seed, SeedGenerator):
-        out = apply(RANDOM, seed.state, key=seed.initial_seed, dist=dist, shape=shape, dtype=dtype, a=a, b=b)
+        out = apply(RANDOM, seed.state, *likes, key=seed.initial_seed, dist=dist, shape=shape, dtype=dtype, a=a, b=b)
         seed.state.assign_add(np.int64(1))
         return out
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"random: `seed` must be an int, a SeedGenerator or None, received {type(seed).__name__}.")
     counter = Tensor(np.zeros((), "int64"))
-    return apply(RANDOM, counter, key=int(seed), dist=dist, shape=shape, dtype=dtype, a=a, b=b)
+    return apply(RANDOM, counter, *likes, key=int(seed), dist=dist, shape=shape, dtype=dtype, a=a, b=b)
 
 
 def _float_dtype(dtype, fn):
@@ -156,8 +167,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     x = C.to_float(inputs)
     if rate == 0:
         return x
-    shape = x.shape if noise_shape is None else tuple(d if d is not None else s for d, s in zip(noise_shape, x.shape))
-    if None in shape:
-        raise ValueError(f"random.dropout: the noise shape must be known, received {shape}.")
-    keep = E.greater_equal(uniform(shape, dtype=x.dtype, seed=seed), rate)
+    shape = tuple(x.shape) if noise_shape is None else tuple(
+        d if d is not None else s for d, s in zip(noise_shape, x.shape))
+    # sizes known only when a traced function runs (an unknown batch) are x's at that time
+    noise = _draw(seed, "uniform", shape, x.dtype, 0.0, 1.0, like=x if None in shape else None)
+    keep = E.greater_equal(noise, rate)
     return E.where(keep, E.multiply(x, 1.0 / (1.0 - rate)), 0.0)
