@@ -153,7 +153,19 @@ def test_reduce_retracing_and_input_signature_trace_once_for_all_shapes():
     f = lk.function(lambda x: ops.sum(x * x, axis=-1), reduce_retracing=True)
     for n in (2, 3, 4, 5):
         np.testing.assert_allclose(np.asarray(f(np.ones((n, 3), "float32"))), np.full(n, 3.0))
-    assert f.trace_count == 2  # the first shape, then once with unknown dimensions
+    assert f.trace_count == 2  # the first shape, then once with the changed dimension unknown
+    assert f.get_concrete_function(np.ones((9, 3), "float32")).graph.values[0].shape == (None, 3)
+    f(np.ones((2, 4), "float32"))  # another width too: now both are unknown
+    assert f.trace_count == 3 and f.get_concrete_function(np.ones((1, 1), "float32")).graph.values[0].shape == (
+        None, None)
+    # only what changed is unknown: a layer that needs its feature size (attention projections)
+    # still sees it when the batch varies
+    attention = lk.layers.MultiHeadAttention(2, 4)
+    h = lk.function(lambda q: attention(q, q), reduce_retracing=True)
+    for n in (2, 3, 5):
+        q = np.random.default_rng(n).standard_normal((n, 4, 8)).astype("float32")
+        np.testing.assert_allclose(np.asarray(h(q)), np.asarray(attention(q, q)), rtol=1e-5, atol=1e-5)
+    assert h.trace_count == 2
     g = lk.function(lambda x: ops.mean(x, axis=0), input_signature=[lk.TensorSpec((None, 2), "float32")])
     np.testing.assert_allclose(np.asarray(g(np.arange(8, dtype="float32").reshape(4, 2))), [3, 4])
     np.testing.assert_allclose(np.asarray(g(np.ones((7, 2), "float32"))), [1, 1])

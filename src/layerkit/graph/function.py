@@ -24,6 +24,17 @@ from layerkit.utils import tree
 RETRACE_WARNING = 5
 
 
+def _fits(shape, generic):
+    return len(shape) == len(generic) and all(g is None or g == d for d, g in zip(shape, generic))
+
+
+def _widen(generic, shape):
+    """`generic` with None where `shape` differs (all None for another rank)."""
+    if len(generic) != len(shape):
+        return tuple(None for _ in shape)
+    return tuple(g if g == d else None for g, d in zip(generic, shape))
+
+
 class TensorSpec:
     """The shape (None for any size) and dtype a traced function's argument must have."""
 
@@ -81,7 +92,9 @@ class Function:
         # (class, shape, dtype) of each argument -> its concrete function, for calls with arrays
         # or tensors only: such a call skips the general signature walk
         self._by_arrays = {}
-        self._relaxed = False
+        # with reduce_retracing: per tensor argument, the shape traced for every call so far, None
+        # where the calls' sizes differed (TensorFlow's relaxation: only what changed)
+        self._generic = None
         self.trace_count = 0
         functools.update_wrapper(self, fn)
 
@@ -104,11 +117,14 @@ class Function:
         tensors = [x for x in leaves if isinstance(x, Tensor) and x.__class__ is Tensor]
         return args, kwargs, leaves, tensors
 
-    def _key(self, leaves, relaxed):
-        parts = []
+    def _key(self, leaves, shapes=None):
+        """The cache key of a call: per tensor argument its shape (or the generic one given in
+        `shapes`, one per tensor argument) and dtype; variables by identity; Python values."""
+        parts, k = [], 0
         for x in leaves:
             if isinstance(x, Tensor) and x.__class__ is Tensor:
-                shape = tuple(None for _ in x.shape) if relaxed else tuple(x.shape)
+                shape = tuple(x.shape) if shapes is None else shapes[k]
+                k += 1
                 parts.append(("T", shape, x.dtype))
             elif isinstance(x, Tensor):
                 parts.append(("V", id(x)))  # a Variable: captured by reference
@@ -126,14 +142,26 @@ class Function:
     def _lookup(self, args, kwargs, leaves, tensors):
         if self.input_signature is not None:
             self._check_signature(tensors)
-        relaxed = self._relaxed or self.input_signature is not None
-        key = self._key(leaves, relaxed)
-        if key not in self._cache:
-            if self.reduce_retracing and not relaxed and self.trace_count >= 1:
-                self._relaxed = relaxed = True  # a new shape: from now on trace with unknown dims
-                key = self._key(leaves, relaxed)
+            specs = [tuple(s.shape) for s in tree.flatten(self.input_signature)]
+            key = self._key(leaves, specs)
             if key not in self._cache:
-                self._cache[key] = self._trace(args, kwargs, tensors, relaxed)
+                self._cache[key] = self._trace(args, kwargs, tensors, specs)
+            return self._cache[key]
+        key = self._key(leaves)
+        if key in self._cache:
+            return self._cache[key]
+        if self.reduce_retracing:
+            shapes = [tuple(t.shape) for t in tensors]
+            generic = self._generic
+            if generic is None or len(generic) != len(shapes):
+                generic = self._generic = shapes  # the first call: its own shapes
+            elif not all(_fits(s, g) for s, g in zip(shapes, generic)):
+                generic = self._generic = [_widen(g, s) for g, s in zip(generic, shapes)]  # unknown what changed
+            key = self._key(leaves, generic)
+            if key not in self._cache:
+                self._cache[key] = self._trace(args, kwargs, tensors, generic)
+            return self._cache[key]
+        self._cache[key] = self._trace(args, kwargs, tensors, None)
         return self._cache[key]
 
     def _check_signature(self, tensors):
@@ -143,17 +171,16 @@ class Function:
             raise ValueError(f"function '{self.name}' was called with tensors {got}, which do not match its "
                              f"input_signature {specs}.")
 
-    def _trace(self, args, kwargs, tensors, relaxed):
+    def _trace(self, args, kwargs, tensors, shapes):
+        """A trace with placeholders of `shapes` (one per tensor argument; None: their own)."""
         self.trace_count += 1
         if self.trace_count == RETRACE_WARNING:
             warnings.warn(f"function '{self.name}' has been traced {self.trace_count} times: its input shapes, "
                           "dtypes or Python arguments keep changing. Pass reduce_retracing=True or an "
                           "input_signature with None dimensions to trace once for all shapes.", stacklevel=4)
-        specs = tree.flatten(self.input_signature) if self.input_signature is not None else None
         placeholders = {}
         for i, t in enumerate(tensors):
-            p = SymbolicTensor(specs[i].shape, specs[i].dtype) if specs else placeholder_for(t, relaxed)
-            placeholders[id(t)] = p
+            placeholders[id(t)] = SymbolicTensor(shapes[i], t.dtype) if shapes is not None else placeholder_for(t)
         sym_args, sym_kwargs = tree.map_structure(lambda x: placeholders.get(id(x), x), (args, kwargs))
         graph, outputs = trace(self.fn, sym_args, sym_kwargs, placeholders)
         return ConcreteFunction(self.name, graph, outputs)
@@ -191,8 +218,9 @@ def function(fn=None, input_signature=None, reduce_retracing=False, jit_compile=
     Args:
         input_signature: a list of `TensorSpec`s (None dims allowed): trace once for all
             matching inputs.
-        reduce_retracing: after the first trace, trace again with every dimension unknown
-            instead of once per new shape.
+        reduce_retracing: after the first trace, a call with new shapes traces once more with
+            the dimensions that changed unknown (as TensorFlow does), instead of once per new
+            shape; further calls that fit reuse that trace.
     """
     if fn is None:
         return lambda f: Function(f, input_signature, reduce_retracing)

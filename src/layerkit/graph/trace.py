@@ -152,10 +152,9 @@ def build_graph(outputs, placeholders, updates, order=None, allow_free=False):
     return (g, outputs, free) if allow_free else (g, outputs)
 
 
-def placeholder_for(x, relax=False):
-    """The symbolic tensor standing for argument leaf `x` (None dims when `relax`)."""
-    shape = tuple(None for _ in x.shape) if relax else tuple(x.shape)
-    return SymbolicTensor(shape, x.dtype)
+def placeholder_for(x):
+    """The symbolic tensor standing for argument leaf `x`."""
+    return SymbolicTensor(tuple(x.shape), x.dtype)
 
 
 def convert_argument(x):
