@@ -141,8 +141,8 @@ class _ReplayTracer:
     output, so gradient rules read the saved value): tapes already recording, which
     differentiate the backward step itself, must see those values as the inputs they are there."""
 
-    def __init__(self, parent, saved, ops, count):
-        self.parent, self.saved, self.ops, self.count, self.applied = parent, saved, ops, count, 0
+    def __init__(self, parent, saved, ops):
+        self.parent, self.saved, self.ops, self.applied = parent, saved, ops, 0
         self.current, self.updates, self.order = parent.current, parent.updates, parent.order
         self.outer = list(RECORDERS)
 
@@ -167,7 +167,7 @@ class _ReplayTracer:
             return self.parent.apply(op, inputs, attrs)  # constants only: computed now, as at first
         k = self.applied
         self.applied += 1
-        if k >= self.count or self.ops[k] != op.name:
+        if k >= len(self.ops) or self.ops[k] != op.name:
             raise _ReplayMismatch()
         if k not in self.saved:
             return self.parent.apply(op, inputs, attrs)
@@ -202,9 +202,10 @@ def _is_float(t):
 
 def _scan_grad(ctx, g):
     """The gradient of a scan: a scan the other way over (the carry that entered each step, its
-    inputs, the gradients of its outputs), carrying the gradient of the carry and the running
-    sum of the free inputs' gradients; its step is the forward step's vector-Jacobian product
-    (the step re-run under a tape)."""
+    inputs, the gradients of its outputs, its saved products), carrying the gradient of the carry
+    and the running sum of the free inputs' gradients; its step is the forward step's
+    vector-Jacobian product (the step replayed under a tape onto its saved products, or
+    recomputed)."""
     from layerkit.autodiff.tape import GradientTape
     from layerkit.ops import add, zeros_like
     from layerkit.ops.control_flow import scan
@@ -257,14 +258,13 @@ def _scan_grad(ctx, g):
                     new_carry, y = step(list(carry_t), list(x_t))
             finally:
                 TRACE.tracer = tracer
-            if replay is not None and replay.applied != replay.count:
+            if replay is not None and replay.applied != len(replay.ops):
                 raise _ReplayMismatch()
             return tape, new_carry, y
         replayed = False
         if n_res:  # the saved products stand in for their ops
             try:
-                tape, new_carry, y = forward_under_tape(
-                    _ReplayTracer(tracer, dict(zip(res_at, res_t)), a["step_ops"], len(a["step_ops"])))
+                tape, new_carry, y = forward_under_tape(_ReplayTracer(tracer, dict(zip(res_at, res_t)), a["step_ops"]))
                 replayed = True
             except _ReplayMismatch:  # the step applied other ops this time: recompute it all
                 pass
@@ -323,7 +323,7 @@ def scan(tracer, f, init, xs, length, reverse):
 
     def flat_step(*leaves):
         new_leaves, y_leaves = step(list(leaves[:n_carry]), list(leaves[n_carry:]))
-        order = [t for t in TRACE.tracer.order if t.op is not None]
+        order = TRACE.tracer.order  # the step's symbolic results, in the order it computed them
         if save and not any(t.op.name in ("while", "scan", "tuple_get") for t in order):
             step_ops.extend(t.op.name for t in order)  # (a loop inside the step: its gradient recomputes)
             for k, t in enumerate(order):
