@@ -374,3 +374,32 @@ def test_optimizer_updates_are_written_in_place_and_stay_correct():
     f(g)
     np.testing.assert_allclose(np.asarray(out), 0.8, rtol=1e-6)  # the first result did not change
     np.testing.assert_allclose(np.asarray(m), 3.8, rtol=1e-6)
+
+
+def test_a_function_called_while_another_is_traced_is_inlined_into_its_graph():
+    w = lk.Variable(np.array([[1.0, -2.0], [0.5, 3.0], [2.0, 1.0]], "float32"))
+    inner = lk.function(lambda x: ops.relu(ops.matmul(x, w)))
+
+    def step(x):
+        with lk.GradientTape() as tape:
+            y = ops.sum(inner(x) * 2.0)
+        return y, tape.gradient(y, w)
+    outer = lk.function(step)
+    x = np.random.default_rng(3).standard_normal((4, 3)).astype("float32")
+    for a, b in zip(outer(x), step(lk.convert_to_tensor(x))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    assert outer.trace_count == 1 and inner.trace_count == 0  # inlined, not traced on its own
+    np.testing.assert_allclose(np.asarray(inner(x)), np.maximum(x @ np.asarray(w), 0), rtol=1e-6)
+    assert inner.trace_count == 1  # called on its own, it is a function of its own
+
+
+def test_a_function_called_under_a_recording_tape_is_differentiated():
+    w = lk.Variable(np.array([1.5, -0.5], "float32"))
+    f = lk.function(lambda x: ops.sum(ops.tanh(x * w)))
+    x = np.array([0.3, 2.0], "float32")
+    with lk.GradientTape() as tape:
+        y = f(x)
+    np.testing.assert_allclose(np.asarray(tape.gradient(y, w)), x * (1 - np.tanh(x * np.asarray(w)) ** 2), rtol=1e-6)
+    assert f.trace_count == 0  # it ran op by op for the tape
+    np.testing.assert_allclose(float(f(x)), float(y), rtol=1e-6)  # and compiles when no tape records
+    assert f.trace_count == 1

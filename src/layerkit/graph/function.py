@@ -18,6 +18,7 @@ from layerkit.graph.native import make_plan
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import convert_argument, placeholder_for, trace
 from layerkit.ops import SymbolicTensor, Tensor, convert_to_tensor
+from layerkit.ops.primitive import RECORDERS, TRACE
 from layerkit.utils import tree
 
 # A function traced this many times has its signature changing every call: say so.
@@ -186,6 +187,10 @@ class Function:
         return ConcreteFunction(self.name, graph, outputs)
 
     def __call__(self, *args, **kwargs):
+        if TRACE.tracer is not None or RECORDERS:
+            # called while another function is traced: inlined there; under a recording tape: run
+            # op by op, so the tape sees them (a plan's run records nothing to differentiate)
+            return self.fn(*args, **kwargs)
         key = None
         if not kwargs:
             try:
@@ -214,6 +219,10 @@ def function(fn=None, input_signature=None, reduce_retracing=False, jit_compile=
 
     Variables are captured by reference and their assignments are part of the graph. Python
     control flow runs at trace time. Usable as a decorator, with or without arguments.
+
+    Called while another function is traced, it is inlined into that trace. Called under a
+    recording `GradientTape`, it runs op by op, so that the tape can differentiate it (put the
+    tape inside the function to compile the gradient too).
 
     Args:
         input_signature: a list of `TensorSpec`s (None dims allowed): trace once for all
