@@ -403,3 +403,21 @@ def test_a_function_called_under_a_recording_tape_is_differentiated():
     assert f.trace_count == 0  # it ran op by op for the tape
     np.testing.assert_allclose(float(f(x)), float(y), rtol=1e-6)  # and compiles when no tape records
     assert f.trace_count == 1
+
+
+def test_a_variable_returned_after_an_assign_returns_the_assigned_value():
+    w = lk.Variable(np.ones(3, "float32"))
+
+    def update(x):
+        w.assign_add(x)
+        return w, ops.sum(w)
+    f = lk.function(update)
+    first, total = f(np.ones(3, "float32"))
+    np.testing.assert_array_equal(np.asarray(first), [2, 2, 2])  # as eagerly: the value after the update
+    assert float(total) == 6.0
+    second, _ = f(np.ones(3, "float32"))
+    np.testing.assert_array_equal(np.asarray(second), [3, 3, 3])
+    np.testing.assert_array_equal(np.asarray(first), [2, 2, 2])  # a copy: later updates leave it alone
+    unchanged = lk.function(lambda: w)()
+    w.assign(np.zeros(3, "float32"))
+    np.testing.assert_array_equal(np.asarray(unchanged), [3, 3, 3])

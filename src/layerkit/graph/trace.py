@@ -76,6 +76,8 @@ def trace(fn, args, kwargs, placeholders):
         outputs = fn(*args, **kwargs)
     finally:
         TRACE.tracer = previous
+    # a variable returned after an assign returns the assigned value, as eagerly
+    outputs = tree.map_structure(tracer.read, outputs)
     return build_graph(outputs, list(placeholders.values()), tracer.updates.values(), tracer.order)
 
 
