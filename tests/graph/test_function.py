@@ -421,3 +421,62 @@ def test_a_variable_returned_after_an_assign_returns_the_assigned_value():
     unchanged = lk.function(lambda: w)()
     w.assign(np.zeros(3, "float32"))
     np.testing.assert_array_equal(np.asarray(unchanged), [3, 3, 3])
+
+
+def test_a_variables_value_in_a_traced_function_is_read_when_it_runs():
+    w = lk.Variable(np.ones(2, "float32"))
+
+    def step(x):
+        old = w.value  # a snapshot: the assign below leaves it alone
+        w.assign(w * 3.0)
+        with lk.GradientTape() as tape:
+            y = ops.sum(x * w.value)
+        return old + w, tape.gradient(y, w)  # after the assign: the gradient of its new value, as eagerly
+    f = lk.function(step)
+    x = np.array([2.0, -1.0], "float32")
+    for start in (1.0, 5.0):  # the value at each run, not the value at trace time
+        w.assign(np.full(2, start, "float32"))
+        total, grad = f(x)
+        np.testing.assert_array_equal(np.asarray(total), [start * 4] * 2)
+        np.testing.assert_array_equal(np.asarray(grad), x)
+    assert f.trace_count == 1
+
+
+def test_several_training_steps_in_one_function_equal_as_many_eager_steps():
+    # each step differentiates with respect to the variables the step before assigned
+    def make():
+        return [lk.Variable(np.array([[0.5, -0.3], [0.2, 0.8]], "float32")), lk.Variable(np.zeros(2, "float32"))]
+
+    def steps(params, x, y, n=3):
+        losses = []
+        for _ in range(n):
+            with lk.GradientTape() as tape:
+                loss = ops.mean(ops.square(ops.matmul(x, params[0]) + params[1] - y))
+            for p, g in zip(params, tape.gradient(loss, params)):
+                p.assign_sub(0.1 * g)
+            losses.append(loss)
+        return losses
+    x = np.random.default_rng(8).standard_normal((6, 2)).astype("float32")
+    y = np.random.default_rng(9).standard_normal((6, 2)).astype("float32")
+    eager, compiled = make(), make()
+    expected = steps(eager, lk.convert_to_tensor(x), lk.convert_to_tensor(y))
+    f = lk.function(lambda x, y: steps(compiled, x, y))
+    got = f(x, y)
+    np.testing.assert_allclose([float(v) for v in got], [float(v) for v in expected], rtol=1e-6)
+    for a, b in zip(compiled, eager):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_a_variables_value_is_differentiable_eagerly_and_compiled():
+    w = lk.Variable(np.array([1.0, 2.0], "float32"))
+
+    def grad(x):
+        with lk.GradientTape() as tape:
+            y = ops.sum(ops.square(w.value) * x)
+        return tape.gradient(y, w)
+    x = np.array([3.0, -1.0], "float32")
+    for g in (grad(lk.convert_to_tensor(x)), lk.function(grad)(x)):
+        np.testing.assert_array_equal(np.asarray(g), 2 * np.asarray(w) * x)
+    snapshot = w.value
+    w.assign(np.zeros(2, "float32"))
+    np.testing.assert_array_equal(np.asarray(snapshot), [1.0, 2.0])  # a copy

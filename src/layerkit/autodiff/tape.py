@@ -3,7 +3,7 @@ import numpy as np
 
 from layerkit.ops import add, ones_like, zeros_like
 from layerkit.ops.layout import SliceGrad, scatter_slices
-from layerkit.ops.primitive import RECORDERS, TupleGrad
+from layerkit.ops.primitive import RECORDERS, TRACE, TupleGrad
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 from layerkit.autodiff.variable import Variable
 
@@ -106,8 +106,16 @@ class GradientTape:
         needs = []
         versions = ()
         any_needed = False
+        assigned = getattr(TRACE.tracer, "assigned", None)  # in a traced function: assigned values
         for x in inputs:
             need = id(x) in watched
+            if not need and assigned and id(x) in assigned:
+                # a variable's value after an assign in the traced function stands for the
+                # variable, as the variable itself does eagerly
+                var = assigned[id(x)][0]
+                need = id(var) in watched or (var.trainable and self.watch_accessed_variables)
+                if need:
+                    watched[id(x)] = x
             if isinstance(x, Variable):
                 if not need and x.trainable and self.watch_accessed_variables:
                     watched[id(x)] = x
@@ -180,8 +188,10 @@ class GradientTape:
                         prev = grads.get(id(x))
                         grads[id(x)] = gx if prev is None else add(prev, gx)
             result = []
+            current = getattr(TRACE.tracer, "current", {})  # in a traced function: assigned variables
             for s in src_leaves:
-                g = total(id(s))
+                # a variable assigned in the traced function: the gradient of its value now
+                g = total(id(current[id(s)]) if isinstance(s, Variable) and id(s) in current else id(s))
                 if g is None and unconnected_gradients == "zero":
                     g = zeros_like(s)
                 result.append(g)

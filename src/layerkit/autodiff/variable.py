@@ -50,8 +50,13 @@ class Variable(Tensor):
 
     @property
     def value(self):
-        """The current value as an immutable Tensor (a copy, unaffected by later assigns)."""
-        return Tensor(self._data.copy())
+        """The current value as an immutable Tensor (a copy, unaffected by later assigns) that
+        tapes differentiate as the variable, as in Keras. In a traced function, the value at
+        that point of the function, read when it runs (not the value at trace time)."""
+        tracer = TRACE.tracer
+        current = tracer.read(self) if tracer is not None else self
+        # reshape of a variable: a copy eagerly, a view of the value read at this point when traced
+        return ops.reshape(current, self.shape) if current is self else current
 
     def numpy(self):
         return self._data.copy()

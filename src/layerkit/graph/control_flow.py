@@ -144,6 +144,7 @@ class _ReplayTracer:
     def __init__(self, parent, saved, ops):
         self.parent, self.saved, self.ops, self.applied = parent, saved, ops, 0
         self.current, self.updates, self.order = parent.current, parent.updates, parent.order
+        self.assigned = parent.assigned
         self.outer = list(RECORDERS)
 
     def read(self, x):

@@ -26,6 +26,7 @@ class Tracer:
     def __init__(self):
         self.current = {}  # id(variable) -> value it holds after an assign in this trace
         self.updates = {}  # id(variable) -> (variable, final value), in first-assign order
+        self.assigned = {}  # id(value) -> (the variable it was assigned to, value): tapes read it
         self.order = []  # symbolic results in the order the function computed them
 
     def read(self, x):
@@ -64,6 +65,7 @@ class Tracer:
             value = cast(value, variable.dtype)
         self.current[id(variable)] = value
         self.updates[id(variable)] = (variable, value)
+        self.assigned[id(value)] = (variable, value)
 
 
 def trace(fn, args, kwargs, placeholders):
