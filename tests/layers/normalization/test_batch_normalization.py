@@ -295,3 +295,21 @@ def test_config_matches_keras_values():
     assert ours["gamma_regularizer"]["class_name"] == ref["gamma_regularizer"]["class_name"]
     revived = lk.layers.BatchNormalization.from_config(ref)
     assert revived.axis == 1 and revived.momentum == 0.9 and revived.center is False
+
+
+def test_a_compiled_training_step_updates_the_moving_statistics_as_eagerly():
+    def run(compiled):
+        layer = lk.layers.BatchNormalization(momentum=0.5)
+        layer.build((4, 3))
+        fn = lk.function(lambda t: layer(t, training=True)) if compiled else (lambda t: layer(t, training=True))
+        rng = np.random.default_rng(5)
+        outs = [np.asarray(fn(rng.standard_normal((4, 3)).astype("float32"))) for _ in range(3)]
+        infer = lk.function(lambda t: layer(t, training=False)) if compiled else (lambda t: layer(t, training=False))
+        outs.append(np.asarray(infer(np.ones((2, 3), "float32"))))
+        return outs, np.asarray(layer.moving_mean), np.asarray(layer.moving_variance)
+    (eager, mean_e, var_e), (graph, mean_g, var_g) = run(False), run(True)
+    assert not np.allclose(mean_e, 0.0)  # the statistics moved
+    np.testing.assert_allclose(mean_g, mean_e, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(var_g, var_e, rtol=1e-6, atol=1e-7)
+    for a, b in zip(graph, eager):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
