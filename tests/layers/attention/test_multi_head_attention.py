@@ -401,3 +401,16 @@ def test_matches_keras_attention_axes(axes):
     _assert_close(out, k_out)
     _assert_close(scores, k_scores)
     assert ours.get_config()["attention_axes"] == theirs.get_config()["attention_axes"]
+
+
+def test_a_traced_training_call_drops_attention_weights_as_eager_code_does():
+    mha = lk.layers.MultiHeadAttention(2, 4, dropout=0.5, seed=1)
+    attention = lk.layers.Attention(dropout=0.5, seed=1)
+    q = np.random.default_rng(0).standard_normal((2, 5, 8)).astype("float32")
+    mha(q, q)
+    for layer, call in ((mha, lambda t: mha(t, t, training=True)), (attention, lambda t: attention([t, t], training=True))):
+        f = lk.function(call)
+        assert "random" in f.get_graph(q).kernel_counts()  # the dropout is in the graph
+        assert not np.allclose(np.asarray(f(q)), np.asarray(f(q)))  # a new mask per run
+        inference = lk.function(lambda t, layer=layer: (layer(t, t) if layer is mha else layer([t, t])))
+        assert "random" not in inference.get_graph(q).kernel_counts()

@@ -3,6 +3,7 @@ from layerkit import ops
 from layerkit.layers.attention import _masks
 from layerkit.layers.layer import Layer
 from layerkit.ops import SymbolicTensor
+from layerkit.ops.primitive import is_tracing
 from layerkit.random import SeedGenerator, dropout as random_dropout
 
 
@@ -110,8 +111,9 @@ class Attention(Layer):
             scores = ops.where(scores_mask, scores, ops.add(scores, _masks.LARGE_NEGATIVE))
         weights = ops.softmax(scores, axis=-1)
         dropped = weights
-        # dropout draws its noise from data, so it runs on eager tensors only (it keeps shapes)
-        if training and self.dropout > 0 and not isinstance(weights, SymbolicTensor):
+        # a symbolic call (a Functional model's shapes) skips dropout, which keeps shapes; a
+        # traced function draws it like eager code
+        if training and self.dropout > 0 and (is_tracing() or not isinstance(weights, SymbolicTensor)):
             dropped = random_dropout(weights, self.dropout, seed=self._seed_generator)
         return ops.matmul(dropped, value), weights
 

@@ -7,6 +7,7 @@ from layerkit.layers.attention._equations import attention_equations, projection
 from layerkit.layers.core.einsum_dense import EinsumDense
 from layerkit.layers.layer import Layer
 from layerkit.ops import SymbolicTensor
+from layerkit.ops.primitive import is_tracing
 from layerkit.random import SeedGenerator, dropout as random_dropout
 
 
@@ -261,9 +262,9 @@ class MultiHeadAttention(Layer):
                 attention_mask = ops.expand_dims(attention_mask, axis)
         probs = _masks.masked_softmax(scores, attention_mask, self._norm_axes)
         dropped = probs
-        # dropout draws its noise from data, so it runs on eager tensors only; a symbolic call
-        # only needs the shapes, which dropout keeps
-        if training and self._dropout > 0 and not isinstance(probs, SymbolicTensor):
+        # a symbolic call (a Functional model's shapes) skips dropout, which keeps shapes; a
+        # traced function draws it like eager code
+        if training and self._dropout > 0 and (is_tracing() or not isinstance(probs, SymbolicTensor)):
             dropped = random_dropout(probs, self._dropout, seed=self._seed_generator)
         return ops.einsum(self._combine_equation, dropped, value), probs
 
