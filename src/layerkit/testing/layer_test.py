@@ -28,7 +28,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
                    call_kwargs=None, expected_output_shape=None, expected_output_dtype=None,
                    expected_num_trainable_weights=None, expected_num_non_trainable_weights=None,
                    expected_num_losses=None, supports_masking=None, run_training_check=True,
-                   run_gradient_check=True, gradient_check_training=False, seed=0):
+                   run_gradient_check=True, gradient_check_training=False, run_graph_check=True, seed=0):
     """Checks a layer class the way layerkit checks its own layers, and returns the layer it built.
 
     1. Config: every `init_kwargs` key is in `get_config()`, and `from_config(get_config())` gives
@@ -43,6 +43,10 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
        `mean(output**2)` reaches every trainable weight and moves it.
     5. Gradients: on a float64 copy with the same weights, the tape's gradients with respect to
        the input and every trainable weight match central differences (at sampled entries).
+    6. Graph mode: in a traced function (`lk.function`), the outputs, the gradients with respect
+       to the float inputs and trainable weights, and the non-trainable weights after the call
+       (moving statistics) equal eager ones, in inference and (when two eager calls agree: no
+       random draws) in training.
 
     Example:
     >>> import layerkit as lk
@@ -148,7 +152,57 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
     # 5. float64 gradients against central differences
     if run_gradient_check:
         check_layer_gradients(layer_cls, init_kwargs, layer, input_data, call_kwargs, gradient_check_training, rng)
+
+    # 6. graph mode against eager
+    if run_graph_check:
+        check_graph_mode(layer, inputs, call_kwargs)
     return layer
+
+
+def check_graph_mode(layer, inputs, call_kwargs, rtol=1e-4, atol=1e-5):
+    """A traced call of `layer` (output, gradients of sum(output**2) with respect to the float
+    inputs and trainable weights, non-trainable weights after the call) equals an eager one."""
+    from layerkit.graph.function import function
+
+    name = type(layer).__name__
+    kwargs = {k: v for k, v in call_kwargs.items() if k != "training"}
+    modes = [None]
+    if "training" in layer._call_parameters():
+        modes = [False, True]
+    weights = layer.weights
+    saved = [np.array(w) for w in weights]
+
+    def restore():
+        for w, v in zip(weights, saved):
+            w.assign(v)
+
+    def step(xs, training):
+        flat = tree.flatten(xs)
+        sources = [x for x in flat if x.dtype in ("float32", "float64")]
+        with GradientTape() as tape:
+            tape.watch(sources)
+            call = dict(kwargs) if training is None else dict(kwargs, training=training)
+            outs = [o for o in tree.flatten(layer(xs, **call)) if o is not None]
+            loss = sum(_sum(_multiply(o, o)) for o in outs if o.dtype in ("float32", "float64"))
+        grads = tape.gradient(loss, sources + layer.trainable_weights) if sources or layer.trainable_weights else []
+        return outs + [g for g in grads if g is not None] + [w.value for w in layer.non_trainable_weights]
+
+    for training in modes:
+        eager = [np.asarray(v) for v in step(inputs, training)]
+        restore()
+        if training:
+            again = [np.asarray(v) for v in step(inputs, training)]
+            restore()
+            if any(not np.array_equal(a, b) for a, b in zip(eager, again)):
+                continue  # random draws in training: eager calls differ among themselves
+        traced = function(lambda xs, training=training: step(xs, training))
+        got = [np.asarray(v) for v in traced(tree.map_structure(np.asarray, inputs))]
+        restore()
+        assert len(got) == len(eager), f"{name}: a traced call returned {len(got)} values, eagerly {len(eager)}"
+        for k, (a, b) in enumerate(zip(got, eager)):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=(
+                f"{name}: in a traced function (training={training}) value {k} (outputs, gradients, then "
+                "non-trainable weights) differs from eager"))
 
 
 def _is_shape(s):
