@@ -480,3 +480,19 @@ def test_a_variables_value_is_differentiable_eagerly_and_compiled():
     snapshot = w.value
     w.assign(np.zeros(2, "float32"))
     np.testing.assert_array_equal(np.asarray(snapshot), [1.0, 2.0])  # a copy
+
+
+def test_activity_losses_of_a_trace_do_not_outlive_it():
+    model = lk.Sequential([lk.layers.Input((4,)), lk.layers.Dense(3, kernel_regularizer="l2",
+                                                                  activity_regularizer="l1")])
+
+    def step(x):
+        with lk.GradientTape() as tape:
+            loss = ops.mean(ops.square(model(x))) + sum(model.losses)
+        return [loss] + tape.gradient(loss, model.trainable_weights)
+    x = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
+    for a, b in zip(lk.function(step)(x), step(lk.convert_to_tensor(x))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    lk.function(step)(x)  # a trace: its activity loss was a symbolic value of that trace
+    assert all(isinstance(v, lk.Tensor) and not isinstance(v, lk.SymbolicTensor) for v in model.losses)
+    assert len(model.losses) == 1  # the weight penalty, read from the current weights

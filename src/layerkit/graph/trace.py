@@ -27,6 +27,7 @@ class Tracer:
         self.current = {}  # id(variable) -> value it holds after an assign in this trace
         self.updates = {}  # id(variable) -> (variable, final value), in first-assign order
         self.assigned = {}  # id(value) -> (the variable it was assigned to, value): tapes read it
+        self.called_layers = []  # layers called at the top level: their losses are the trace's
         self.order = []  # symbolic results in the order the function computed them
 
     def read(self, x):
@@ -78,6 +79,8 @@ def trace(fn, args, kwargs, placeholders):
         outputs = fn(*args, **kwargs)
     finally:
         TRACE.tracer = previous
+        for layer in tracer.called_layers:  # symbolic values of this trace: no use outside it
+            layer._clear_losses()
     # a variable returned after an assign returns the assigned value, as eagerly
     outputs = tree.map_structure(tracer.read, outputs)
     return build_graph(outputs, list(placeholders.values()), tracer.updates.values(), tracer.order)

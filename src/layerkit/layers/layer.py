@@ -21,7 +21,7 @@ from layerkit.layers.input_spec import InputSpec, check_input_spec
 from layerkit.layers.node import Node
 from layerkit.ops import SymbolicTensor, Tensor, convert_to_tensor
 from layerkit.ops.operation import Operation
-from layerkit.ops.primitive import is_tracing
+from layerkit.ops.primitive import TRACE, is_tracing
 from layerkit.utils import tree
 
 _CONTEXT = threading.local()
@@ -369,6 +369,8 @@ class Layer(Operation):
             check_input_spec(self, inputs)
         if outer is None and not symbolic:
             self._clear_losses()
+            if is_tracing():  # its losses hold values of the trace: the tracer clears them after it
+                getattr(TRACE.tracer, "called_layers", []).append(self)
         ctx = _CallContext(outer.entry_layer if outer else self, training, symbolic)
         _CONTEXT.ctx = ctx
         try:
