@@ -535,3 +535,13 @@ def test_a_compiled_text_classifier_trains_exactly_as_eagerly():
     for a, b in zip(params, eager_params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert fn.trace_count == 2  # the first batch, then once with the batch size unknown
+
+
+def test_reading_a_value_inside_a_traced_function_is_explained():
+    x = np.ones(3, "float32")
+    with pytest.raises(TypeError, match="cannot be converted to a Python float"):
+        lk.function(lambda t: t * float(ops.sum(t)))(x)
+    with pytest.raises(TypeError, match="cannot be converted to a Python int"):
+        lk.function(lambda t: t * int(ops.sum(t)))(x)
+    with pytest.raises(TypeError, match="no data to convert to numpy"):
+        lk.function(lambda t: np.asarray(t) * 2)(x)

@@ -125,6 +125,14 @@ class SymbolicTensor:
         raise TypeError("A symbolic tensor has no value: it cannot be used as a Python bool "
                         "(use ops.cond / ops.where for data-dependent choices).")
 
+    def __float__(self):
+        raise TypeError("A symbolic tensor has no value: it cannot be converted to a Python float (in a traced "
+                        "function, keep computing with ops and return the tensor to read its value).")
+
+    def __int__(self):
+        raise TypeError("A symbolic tensor has no value: it cannot be converted to a Python int (in a traced "
+                        "function, keep computing with ops; for a loop over data use ops.while_loop).")
+
     def __array__(self, *args, **kwargs):
         raise TypeError(f"A symbolic tensor (shape={self.shape}, dtype={self.dtype}) has no data to convert to "
                         "numpy; it only describes the tensor that will flow here.")
