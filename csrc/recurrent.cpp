@@ -394,6 +394,30 @@ const Slot* mask_slot(const StepSpec& s, size_t k, const LstmDims& d) {
 
 const bool* mask_of(const Slot* m) { return m ? m->as<const bool>() : nullptr; }
 
+// The end every eager kernel here shares: a new array of `shape` in dt, filled by
+// run(T* result) with the GIL released (run is a generic lambda; T is dt's element type).
+template <class Run>
+nb::object new_result(const char* op, DType dt, std::vector<size_t> shape, Run&& run) {
+  LK_DISPATCH_FLOAT(dt, op, {
+    T* data;
+    auto res = new_array<T>(shape, &data);
+    {
+      nb::gil_scoped_release nogil;
+      run(data);
+    }
+    return res;
+  });
+  return nb::none();  // (not reached: the dispatch throws for other dtypes)
+}
+
+template <class T>
+const T* typed(const Array& a) {
+  return static_cast<const T*>(a.data());
+}
+
+template <class P>
+using element_of = std::remove_const_t<std::remove_pointer_t<P>>;
+
 // lstm_sequence(zx, h0, c0, r, reverse, mask=None) -> out (T, B, 6U)
 nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, const Array& r, bool reverse,
                          const nb::object& mask) {
@@ -402,16 +426,9 @@ nb::object lstm_sequence(const Array& zx, const Array& h0, const Array& c0, cons
                                          {"c0", array_dtype(c0, op)}, {"r", array_dtype(r, op)}});
   const LstmDims d = lstm_dims(op, shape_of(zx), shape_of(h0), shape_of(c0), shape_of(r));
   const bool* m = mask_data(op, mask, d);
-  LK_DISPATCH_FLOAT(dt, op, {
-    T* out;
-    auto res = new_array<T>({size_t(d.T), size_t(d.B), size_t(6 * d.U)}, &out);
-    const T *zp = static_cast<const T*>(zx.data()), *hp = static_cast<const T*>(h0.data()),
-            *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
-    {
-      nb::gil_scoped_release nogil;
-      lstm_forward(d, zp, hp, cp, rp, m, reverse, out);
-    }
-    return res;
+  return new_result(op, dt, {size_t(d.T), size_t(d.B), size_t(6 * d.U)}, [&](auto* out) {
+    using T = element_of<decltype(out)>;
+    lstm_forward(d, typed<T>(zx), typed<T>(h0), typed<T>(c0), typed<T>(r), m, reverse, out);
   });
 }
 
@@ -426,16 +443,9 @@ nb::object lstm_sequence_grad(const Array& g, const Array& out, const Array& c0,
   const LstmDims d = lstm_out_dims(op, os, shape_of(c0), shape_of(r));
   if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
   const bool* m = mask_data(op, mask, d);
-  LK_DISPATCH_FLOAT(dt, op, {
-    T* dz;
-    auto res = new_array<T>({size_t(d.B), size_t(d.T + initial), size_t(4 * d.U)}, &dz);
-    const T *gp = static_cast<const T*>(g.data()), *op_ = static_cast<const T*>(out.data()),
-            *cp = static_cast<const T*>(c0.data()), *rp = static_cast<const T*>(r.data());
-    {
-      nb::gil_scoped_release nogil;
-      lstm_backward(d, gp, op_, cp, rp, m, reverse, initial, dz);
-    }
-    return res;
+  return new_result(op, dt, {size_t(d.B), size_t(d.T + initial), size_t(4 * d.U)}, [&](auto* dz) {
+    using T = element_of<decltype(dz)>;
+    lstm_backward(d, typed<T>(g), typed<T>(out), typed<T>(c0), typed<T>(r), m, reverse, initial, dz);
   });
 }
 
@@ -447,16 +457,9 @@ nb::object gru_sequence(const Array& xp, const Array& h0, const Array& r, const 
                                          {"r", array_dtype(r, op)}, {"rb", array_dtype(rb, op)}});
   const LstmDims d = gru_dims(op, shape_of(xp), shape_of(h0), shape_of(r), shape_of(rb));
   const bool* m = mask_data(op, mask, d);
-  LK_DISPATCH_FLOAT(dt, op, {
-    T* out;
-    auto res = new_array<T>({size_t(d.T), size_t(d.B), size_t(5 * d.U)}, &out);
-    const T *xq = static_cast<const T*>(xp.data()), *hq = static_cast<const T*>(h0.data()),
-            *rq = static_cast<const T*>(r.data()), *bq = static_cast<const T*>(rb.data());
-    {
-      nb::gil_scoped_release nogil;
-      gru_forward(d, xq, hq, rq, bq, m, reverse, out);
-    }
-    return res;
+  return new_result(op, dt, {size_t(d.T), size_t(d.B), size_t(5 * d.U)}, [&](auto* out) {
+    using T = element_of<decltype(out)>;
+    gru_forward(d, typed<T>(xp), typed<T>(h0), typed<T>(r), typed<T>(rb), m, reverse, out);
   });
 }
 
@@ -471,16 +474,9 @@ nb::object gru_sequence_grad(const Array& g, const Array& out, const Array& h0, 
   const LstmDims d = gru_out_dims(op, os, shape_of(h0), shape_of(r));
   if (gs != os) fail(op, "argument 'g' expected the shape of 'out', " + tuple_str(os) + ", received " + tuple_str(gs));
   const bool* m = mask_data(op, mask, d);
-  LK_DISPATCH_FLOAT(dt, op, {
-    T* dz;
-    auto res = new_array<T>({size_t(d.B), size_t(d.T + initial), size_t(6 * d.U)}, &dz);
-    const T *gp = static_cast<const T*>(g.data()), *op_ = static_cast<const T*>(out.data()),
-            *hp = static_cast<const T*>(h0.data()), *rp = static_cast<const T*>(r.data());
-    {
-      nb::gil_scoped_release nogil;
-      gru_backward(d, gp, op_, hp, rp, m, reverse, initial, dz);
-    }
-    return res;
+  return new_result(op, dt, {size_t(d.B), size_t(d.T + initial), size_t(6 * d.U)}, [&](auto* dz) {
+    using T = element_of<decltype(dz)>;
+    gru_backward(d, typed<T>(g), typed<T>(out), typed<T>(h0), typed<T>(r), m, reverse, initial, dz);
   });
 }
 
