@@ -12,22 +12,22 @@
 
 namespace layerkit::core {
 #if defined(__x86_64__) && defined(__GNUC__)
+// The kernels each SIMD compilation (simd_isa.h) defines in its own namespace.
+#define LK_ISA_KERNELS                                                                                        \
+  bool unary_f32(int op, const float* x, float* y, int64_t n);                                              \
+  bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act,     \
+                       float* y);                                                                           \
+  bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);              \
+  void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed,   \
+                       float* c, int64_t ldc, bool accumulate);                                             \
+  int64_t gemm_packed_width();
 namespace x86_64_v3 {
-bool unary_f32(int op, const float* x, float* y, int64_t n);
-bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
-bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
-void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
-                     int64_t ldc, bool accumulate);
-int64_t gemm_packed_width();
+LK_ISA_KERNELS
 }  // namespace x86_64_v3
 namespace x86_64_v4 {
-bool unary_f32(int op, const float* x, float* y, int64_t n);
-bool conv_direct_f32(const DirectConv& q, const float* x, const float* w, const float* bias, int act, float* y);
-bool conv_direct_filter_f32(const DirectConv& q, const float* x, const float* g, float* dw);
-void gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* packed, float* c,
-                     int64_t ldc, bool accumulate);
-int64_t gemm_packed_width();
+LK_ISA_KERNELS
 }  // namespace x86_64_v4
+#undef LK_ISA_KERNELS
 #endif
 
 inline namespace baseline {
