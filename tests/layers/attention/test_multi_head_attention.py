@@ -414,3 +414,13 @@ def test_a_traced_training_call_drops_attention_weights_as_eager_code_does():
         assert not np.allclose(np.asarray(f(q)), np.asarray(f(q)))  # a new mask per run
         inference = lk.function(lambda t, layer=layer: (layer(t, t) if layer is mha else layer([t, t])))
         assert "random" not in inference.get_graph(q).kernel_counts()
+
+
+@pytest.mark.parametrize("shape,axes", [((2, 5, 8), None), ((2, 3, 4, 8), None), ((2, 3, 4, 8), (2,)),
+                                        ((2, 3, 4, 8), (-2,))])
+def test_the_symbolic_scores_shape_matches_the_eager_scores(shape, axes):
+    q = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    _, scores = lk.layers.MultiHeadAttention(2, 4, attention_axes=axes)(q, q, return_attention_scores=True)
+    symbolic = lk.SymbolicTensor((None,) + shape[1:], "float32")
+    _, spec = lk.layers.MultiHeadAttention(2, 4, attention_axes=axes)(symbolic, symbolic, return_attention_scores=True)
+    assert spec.shape == (None,) + tuple(scores.shape)[1:]

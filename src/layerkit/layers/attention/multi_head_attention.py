@@ -181,17 +181,21 @@ class MultiHeadAttention(Layer):
         self._input_rank = rank
         self._feature_sizes = (query_shape[-1], value_shape[-1], key_shape[-1])
 
+    def _axes(self, rank):
+        """The attention axes for projected tensors of rank `rank` (batch, ..., heads, channels),
+        non-negative and checked."""
+        if self._attention_axes is None:
+            return tuple(range(1, rank - 2))
+        axes = tuple(a if a >= 0 else (rank - 1) + a for a in self._attention_axes)
+        if any(not 1 <= a <= rank - 3 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(f"MultiHeadAttention '{self.name}': `attention_axes` must name distinct query axes "
+                             f"other than the batch (0) and feature (-1) axes, i.e. within [1, {rank - 3}] for "
+                             f"inputs of rank {rank - 1}, received attention_axes={self._attention_axes}.")
+        return axes
+
     def _build_attention(self, rank):
         """The einsum equations for projected tensors of rank `rank` (batch, ..., heads, channels)."""
-        if self._attention_axes is None:
-            axes = tuple(range(1, rank - 2))
-        else:
-            axes = tuple(a if a >= 0 else (rank - 1) + a for a in self._attention_axes)
-            if any(not 1 <= a <= rank - 3 for a in axes) or len(set(axes)) != len(axes):
-                raise ValueError(f"MultiHeadAttention '{self.name}': `attention_axes` must name distinct query axes "
-                                 f"other than the batch (0) and feature (-1) axes, i.e. within [1, {rank - 3}] for "
-                                 f"inputs of rank {rank - 1}, received attention_axes={self._attention_axes}.")
-        self._attention_axes = axes
+        axes = self._attention_axes = self._axes(rank)
         self._dot_product_equation, self._combine_equation, scores_rank = attention_equations(rank, axes)
         self._norm_axes = tuple(range(scores_rank - len(axes), scores_rank))
 
@@ -285,10 +289,14 @@ class MultiHeadAttention(Layer):
         out = SymbolicTensor(shape, self.dtype)
         if not return_attention_scores:
             return out
-        if len(query.shape) != 3:
-            raise NotImplementedError(f"MultiHeadAttention '{self.name}': the attention scores' spec is computed "
-                                      "for (batch, T, dim) inputs only; call the layer on symbolic inputs instead.")
-        return out, SymbolicTensor((query.shape[0], self._num_heads, query.shape[1], value.shape[1]), self.dtype)
+        # (batch, <other axes>, heads, <query attention axes>, <key attention axes>): see attention_equations
+        rank = len(query.shape) + 1
+        axes = self._axes(rank)
+        projected = tuple(query.shape[:-1]) + (self._num_heads,)
+        source = (key if key is not None else value).shape
+        scores = (tuple(projected[i] for i in range(rank - 1) if i not in axes) + tuple(query.shape[a] for a in axes)
+                  + tuple(source[a] for a in axes))
+        return out, SymbolicTensor(scores, self.dtype)
 
     def get_config(self):
         config = super().get_config()
