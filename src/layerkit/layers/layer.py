@@ -44,6 +44,13 @@ def _current_context():
     return getattr(_CONTEXT, "ctx", None)
 
 
+def shape_only(x):
+    """Whether `x` is a symbolic tensor of a Functional model's shape inference: a layer then
+    skips what only data needs (noise and dropout, which keep the shape; updates of its state).
+    Inside `lk.function`, symbolic tensors stand for data and the layer runs as eagerly."""
+    return isinstance(x, SymbolicTensor) and not is_tracing()
+
+
 def _standardize_layer_dtype(dtype):
     if dtype is None:
         return floatx()

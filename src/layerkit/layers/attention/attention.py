@@ -1,9 +1,8 @@
 """Attention: dot-product (Luong-style) attention between a query and a value sequence."""
 from layerkit import ops
 from layerkit.layers.attention import _masks
-from layerkit.layers.layer import Layer
+from layerkit.layers.layer import Layer, shape_only
 from layerkit.ops import SymbolicTensor
-from layerkit.ops.primitive import is_tracing
 from layerkit.random import SeedGenerator, dropout as random_dropout
 
 
@@ -111,9 +110,7 @@ class Attention(Layer):
             scores = ops.where(scores_mask, scores, ops.add(scores, _masks.LARGE_NEGATIVE))
         weights = ops.softmax(scores, axis=-1)
         dropped = weights
-        # a symbolic call (a Functional model's shapes) skips dropout, which keeps shapes; a
-        # traced function draws it like eager code
-        if training and self.dropout > 0 and (is_tracing() or not isinstance(weights, SymbolicTensor)):
+        if training and self.dropout > 0 and not shape_only(weights):
             dropped = random_dropout(weights, self.dropout, seed=self._seed_generator)
         return ops.matmul(dropped, value), weights
 

@@ -5,9 +5,8 @@ from layerkit import constraints, initializers, ops, regularizers
 from layerkit.layers.attention import _masks
 from layerkit.layers.attention._equations import attention_equations, projection_equation
 from layerkit.layers.core.einsum_dense import EinsumDense
-from layerkit.layers.layer import Layer
+from layerkit.layers.layer import Layer, shape_only
 from layerkit.ops import SymbolicTensor
-from layerkit.ops.primitive import is_tracing
 from layerkit.random import SeedGenerator, dropout as random_dropout
 
 
@@ -266,9 +265,7 @@ class MultiHeadAttention(Layer):
                 attention_mask = ops.expand_dims(attention_mask, axis)
         probs = _masks.masked_softmax(scores, attention_mask, self._norm_axes)
         dropped = probs
-        # a symbolic call (a Functional model's shapes) skips dropout, which keeps shapes; a
-        # traced function draws it like eager code
-        if training and self._dropout > 0 and (is_tracing() or not isinstance(probs, SymbolicTensor)):
+        if training and self._dropout > 0 and not shape_only(probs):
             dropped = random_dropout(probs, self._dropout, seed=self._seed_generator)
         return ops.einsum(self._combine_equation, dropped, value), probs
 

@@ -4,8 +4,7 @@ import numbers
 
 from layerkit import constraints, initializers, ops, regularizers
 from layerkit.layers.input_spec import InputSpec
-from layerkit.layers.layer import Layer
-from layerkit.ops.primitive import is_tracing
+from layerkit.layers.layer import Layer, shape_only
 
 # Keras's backend.epsilon(): keeps the masked moments finite when a whole batch is masked out.
 _MASK_EPSILON = 1e-7
@@ -191,9 +190,8 @@ class BatchNormalization(Layer):
 
         The new values are built from stop_gradient'ed batch statistics: the update is state,
         not part of the differentiated computation."""
-        if ops.is_symbolic(mean) and not is_tracing():
-            return  # a symbolic call (building a Functional model) has no values to store; a traced
-            # function's assigns are part of its graph
+        if shape_only(mean):
+            return  # a Functional model's shape inference has no values to store
         m = self.momentum
         self.moving_mean.assign(self.moving_mean * m + ops.stop_gradient(mean) * (1.0 - m))
         self.moving_variance.assign(self.moving_variance * m + ops.stop_gradient(variance) * (1.0 - m))

@@ -2,8 +2,7 @@
 import numbers
 
 from layerkit import ops, random
-from layerkit.layers.layer import Layer
-from layerkit.ops.primitive import is_tracing
+from layerkit.layers.layer import Layer, shape_only
 
 
 def check_rate(who, rate, upper_inclusive=True):
@@ -13,13 +12,6 @@ def check_rate(who, rate, upper_inclusive=True):
     if not ok:
         bound = "1]" if upper_inclusive else "1)"
         raise ValueError(f"{who}: `rate` must be a float in [0, {bound}, received rate={rate!r}.")
-
-
-def shape_only(x):
-    """Whether `x` is a symbolic tensor of a Functional model's shape inference (the noise
-    layers return it unchanged: noise keeps the shape). Inside `lk.function`, symbolic tensors
-    stand for data, and the noise is applied."""
-    return ops.is_symbolic(x) and not is_tracing()
 
 
 def check_seed(who, seed):

@@ -2,8 +2,8 @@
 import math
 
 from layerkit import ops, random
-from layerkit.layers.layer import Layer
-from layerkit.layers.regularization.dropout import check_rate, check_seed, shape_only
+from layerkit.layers.layer import Layer, shape_only
+from layerkit.layers.regularization.dropout import check_rate, check_seed
 
 
 class GaussianDropout(Layer):

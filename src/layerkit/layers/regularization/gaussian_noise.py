@@ -2,8 +2,8 @@
 import numbers
 
 from layerkit import ops, random
-from layerkit.layers.layer import Layer
-from layerkit.layers.regularization.dropout import check_seed, shape_only
+from layerkit.layers.layer import Layer, shape_only
+from layerkit.layers.regularization.dropout import check_seed
 
 
 class GaussianNoise(Layer):

@@ -5,7 +5,8 @@ this module (as in Keras)."""
 from layerkit import ops, random
 from layerkit.layers.core.flatten import standardize_data_format
 from layerkit.layers.input_spec import InputSpec
-from layerkit.layers.regularization.dropout import Dropout, shape_only
+from layerkit.layers.layer import shape_only
+from layerkit.layers.regularization.dropout import Dropout
 
 
 class BaseSpatialDropout(Dropout):
