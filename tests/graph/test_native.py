@@ -364,9 +364,9 @@ def test_training_steps_with_dropout_and_recurrent_sequences_trace_for_any_batch
     f = lk.function(step, input_signature=[lk.TensorSpec((None, 5, 3), "float32")])
     for batch in (3, 8):
         x = _rand(batch, 5, 3, seed=batch)
-        first, second = f(x), f(x)
-        assert all(np.isfinite(np.asarray(g)).all() for g in first)
-        assert float(first[0]) != float(second[0])  # a new mask per run
+        runs = [f(x) for _ in range(4)]
+        assert all(np.isfinite(np.asarray(g)).all() for g in runs[0])
+        assert len({float(r[0]) for r in runs}) > 1  # a new mask per run (four equal masks: ~1e-11)
     assert f.trace_count == 1
     dropped = lk.function(lambda x: lk.random.dropout(x, 0.5, seed=lk.random.SeedGenerator(4)),
                           input_signature=[lk.TensorSpec((None, 1000), "float32")])
