@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace layerkit::core {
 
@@ -56,6 +57,50 @@ struct Split {
   int64_t hi(int64_t i) const { return std::min(n, (i + 1) * per); }
 };
 
+// From this ratio of the inner dimension to the result's longer side a GEMM is split along K
+// (weight gradients over many rows: a Dense layer applied to every step of a sequence, W6's LSTM):
+// each thread then reads its own part of both operands, where splitting the small result makes
+// both threads read all of the shared one (W6's 128x5120 @ 5120x512: 2.35 ms, split by columns
+// 2.74).
+constexpr int64_t kGemmSplitK = 4;
+
+// The per-thread partial results of split_k_gemm: kept from call to call (a fresh buffer of this
+// size would be mapped and faulted in at every call).
+template <class T>
+T* split_k_scratch(size_t n) {
+  static thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// par_gemm split along K over `nt` threads: thread 0 computes C = beta * C + its part, thread t > 0
+// its part into scratch; after a barrier the threads add the parts into C by rows (a fixed
+// order: deterministic) and run the epilogue on their rows.
+template <class T, class Epilogue>
+void split_k_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb,
+                  T beta, T* c, int64_t ldc, int nt, Epilogue&& epilogue) {
+  T* parts = split_k_scratch<T>(size_t(M * N * (nt - 1)));
+  blas_on_caller();
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t k0 = K * t / n, k1 = K * (t + 1) / n;
+    const T* at = a + (ta ? k0 * lda : k0);
+    const T* bt = b + (tb ? k0 : k0 * ldb);
+    if (t == 0) blas_gemm(ta, tb, M, N, k1 - k0, at, lda, bt, ldb, beta, c, ldc);
+    else blas_gemm(ta, tb, M, N, k1 - k0, at, lda, bt, ldb, T(0), parts + (t - 1) * M * N, N);
+#pragma omp barrier
+    const int64_t r0 = M * t / n, r1 = M * (t + 1) / n;
+    for (int p = 1; p < n; ++p)
+      for (int64_t r = r0; r < r1; ++r) {
+        T* __restrict cr = c + r * ldc;
+        const T* __restrict pr = parts + ((p - 1) * M + r) * N;
+        for (int64_t j = 0; j < N; ++j) cr[j] += pr[j];
+      }
+    if (r1 > r0) epilogue(r0, r1, int64_t(0), N);
+  }
+}
+
 // C = op(A) @ op(B) + beta * C (row-major, leading dims lda/ldb/ldc) split over OpenMP threads
 // along the longer of M and N: the other operand, packed by every thread, is then the smaller one.
 // epilogue(r0, r1, c0, c1) runs on the thread that computed C[r0:r1, c0:c1], right after its GEMM,
@@ -79,6 +124,7 @@ void par_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, int
   const bool rows = M >= N;
   // worth a team: enough flops, or (a matrix-vector product, bound by reading B) enough of B
   const bool big = 2.0 * M * N * std::max<int64_t>(K, 1) >= kGemmParallelFlops || K * N >= kGemmParallelB;
+  if (big && nt > 1 && K >= kGemmSplitK * std::max(M, N)) return split_k_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta, c, ldc, nt, epilogue);
   const Split split(rows ? M : N, big ? nt : 1);
   if (split.count < 2) return tile(0, M, 0, N);
 #pragma omp parallel for schedule(static) num_threads(int(split.count))

@@ -290,8 +290,9 @@ def test_matmul_primitive(sa, sb, ta, tb):
 
 
 # GEMMs above ~2 MFLOP are split over the threads: along M when M >= N, else along N, in tiles of
-# whole 16-row/column blocks (ragged last tile included); batches that share out evenly run whole
-# products per thread. Every path, with 1 and 2 threads, against float64 numpy.
+# whole 16-row/column blocks (ragged last tile included), or along K when K is at least 4x the
+# longer side of the result (partial products added by rows); batches that share out evenly run
+# whole products per thread. Every path, with 1 and 2 threads, against float64 numpy.
 PARALLEL_CASES = [
     ((301, 200), (200, 90)),      # rows split, ragged
     ((40, 200), (200, 333)),      # columns split, ragged
@@ -299,6 +300,8 @@ PARALLEL_CASES = [
     ((3, 96, 130), (3, 130, 120)),  # odd batch: each product split
     ((5, 64, 130), (130, 120)),    # batched A, shared B: one tall GEMM
     ((130, 64), (3, 64, 300)),     # shared A, batched B
+    ((37, 1501), (1501, 61)),      # K split, odd K and ragged sides
+    ((3, 40, 4001), (3, 4001, 9)),  # odd batch: each product split along K
 ]
 
 
@@ -321,13 +324,13 @@ def test_parallel_gemm_tiles_cover_the_product_exactly(sa, sb, ta, tb, threads):
     np.testing.assert_allclose(out, np.matmul(a.astype(np.float64), b), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("m,n", [(301, 90), (40, 333)])
+@pytest.mark.parametrize("m,n,k", [(301, 90, 200), (40, 333, 200), (45, 70, 2001)])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_parallel_linear_epilogue_applies_bias_and_activation_to_every_tile(m, n, activation, threads):
+def test_parallel_linear_epilogue_applies_bias_and_activation_to_every_tile(m, n, k, activation, threads):
     from layerkit.backend import core
     from layerkit.graph.fusion import UNARY
 
-    x, w, bias = rand(m, 200, dtype="float32"), rand(200, n, dtype="float32"), rand(n, dtype="float32")
+    x, w, bias = rand(m, k, dtype="float32"), rand(k, n, dtype="float32"), rand(n, dtype="float32")
     got = core.linear(x, w, bias, False, UNARY[activation] - core.FUSED_UNARY_BASE)
     pre = x.astype(np.float64) @ w + bias
     expected = np.tanh(pre) if activation == "tanh" else np.maximum(pre, 0)
