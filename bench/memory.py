@@ -1,5 +1,7 @@
 """W7: peak resident memory of the W2 step with H=1024 over 200 steps, each framework in its own
-process (a fresh interpreter per measurement), in MiB; ratio to PyTorch."""
+process (a fresh interpreter per measurement), in MiB; ratio to PyTorch. layerkit's eager step
+(the same step without lk.function) is measured too: the compiled step's planned arena should
+keep its peak below eager's."""
 import json
 import subprocess
 import sys
@@ -13,6 +15,17 @@ CHILD = {
         src = open("mlp_train.py").read().split("for h in sizes:")[0]
         exec(src)
         step = layerkit_step(1024, True)
+        for _ in range(200):
+            step()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    """,
+    "layerkit-eager": """
+        import sys, resource
+        sys.argv = ["mlp_train.py", "1024"]
+        import numpy as np, layerkit as lk
+        src = open("mlp_train.py").read().split("for h in sizes:")[0]
+        exec(src)
+        step = layerkit_step(1024, False)
         for _ in range(200):
             step()
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -44,7 +57,9 @@ for name, code in CHILD.items():
     results[name] = float(out.stdout.strip().splitlines()[-1])
 for name, mib in results.items():
     line = {"workload": "W7 peak RSS, W2 H=1024, 200 steps", "framework": name, "metric": "MiB", "value": round(mib, 1)}
-    if name != "pytorch-eager" and "pytorch-eager" in results:
-        line["ratio_vs"] = {"pytorch-eager": round(mib / results["pytorch-eager"], 3)}
+    ratios = {peer: round(mib / results[peer], 3) for peer in ("pytorch-eager", "layerkit-eager")
+              if name == "layerkit-function" and peer in results}
+    if ratios:
+        line["ratio_vs"] = ratios
     print(json.dumps(line), flush=True)
-print("# ratio: layerkit MiB / PyTorch MiB (the target is <= 1)", flush=True)
+print("# ratio: layerkit-function MiB / the peer's MiB (the target is <= 1)", flush=True)
