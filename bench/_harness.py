@@ -5,31 +5,37 @@ import os
 import statistics
 import time
 
-try:  # the peer first, so it starts with its own threading defaults, whatever layerkit sets
-    import torch  # noqa: F401
-except ImportError:
-    pass
+# LAYERKIT_BENCH_ONLY=layerkit or =pytorch loads just that framework: W7 (memory.py) measures
+# each one's peak memory in its own process, which must not count the other's libraries
+ONLY = os.environ.get("LAYERKIT_BENCH_ONLY")
+if ONLY != "layerkit":
+    try:  # the peer first, so it starts with its own threading defaults, whatever layerkit sets
+        import torch  # noqa: F401
+    except ImportError:
+        pass
 
 THREADS = 2
 
 
 def set_threads(n=THREADS):
     """The same thread count for layerkit, numpy's OpenBLAS and PyTorch."""
-    import layerkit as lk
+    if ONLY != "pytorch":
+        import layerkit as lk
 
-    lk.config.set_num_threads(n)
+        lk.config.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(n)
     except ImportError:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", str(n))
-    try:
-        import torch
+    if ONLY != "layerkit":
+        try:
+            import torch
 
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
+            torch.set_num_threads(n)
+        except ImportError:
+            pass
 
 
 def median_time(fn, warmup=3, repeats=15, min_window=0.05):
@@ -62,6 +68,8 @@ def emit(workload, framework, metric, value, ratio_vs=None, **extra):
 
 
 def torch_or_none():
+    if ONLY == "layerkit":
+        return None
     try:
         import torch
 

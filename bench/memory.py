@@ -1,56 +1,37 @@
 """W7: peak resident memory of the W2 step with H=1024 over 200 steps, each framework in its own
-process (a fresh interpreter per measurement), in MiB; ratio to PyTorch. layerkit's eager step
-(the same step without lk.function) is measured too: the compiled step's planned arena should
-keep its peak below eager's."""
+process (a fresh interpreter per measurement, which loads only that framework), in MiB; ratio to
+PyTorch. layerkit's eager step (the same step without lk.function) is measured too: the compiled
+step's planned arena should keep its peak below eager's."""
 import json
+import os
 import subprocess
 import sys
 import textwrap
 
-CHILD = {
-    "layerkit-function": """
-        import sys, resource
-        sys.argv = ["mlp_train.py", "1024"]
-        import numpy as np, layerkit as lk
-        src = open("mlp_train.py").read().split("for h in sizes:")[0]
-        exec(src)
-        step = layerkit_step(1024, True)
-        for _ in range(200):
-            step()
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    """,
-    "layerkit-eager": """
-        import sys, resource
-        sys.argv = ["mlp_train.py", "1024"]
-        import numpy as np, layerkit as lk
-        src = open("mlp_train.py").read().split("for h in sizes:")[0]
-        exec(src)
-        step = layerkit_step(1024, False)
-        for _ in range(200):
-            step()
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    """,
-    "pytorch-eager": """
-        import sys, resource
-        sys.argv = ["mlp_train.py", "1024"]
-        src = open("mlp_train.py").read().split("for h in sizes:")[0]
-        exec(src)
-        step = torch_step(1024)
-        for _ in range(200):
-            step()
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    """,
-}
+# each child builds one framework's W2 H=1024 step from mlp_train.py and runs it 200 times
+CHILD = """
+    import sys, resource
+    sys.argv = ["mlp_train.py", "1024"]
+    src = open("mlp_train.py").read().split("for h in sizes:")[0]
+    exec(src)
+    step = {make}
+    for _ in range(200):
+        step()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+STEPS = {"layerkit-function": "layerkit_step(1024, True)", "layerkit-eager": "layerkit_step(1024, False)",
+         "pytorch-eager": "torch_step(1024)"}
 
 results = {}
-for name, code in CHILD.items():
+for name, make in STEPS.items():
     if name == "pytorch-eager":
         try:
             import torch  # noqa: F401
         except ImportError:
             continue
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                         cwd=sys.path[0] or ".")
+    only = "pytorch" if name == "pytorch-eager" else "layerkit"  # no process loads the other framework
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD).format(make=make)], capture_output=True,
+                         text=True, cwd=sys.path[0] or ".", env=dict(os.environ, LAYERKIT_BENCH_ONLY=only))
     if out.returncode:
         print(out.stderr, file=sys.stderr)
         continue

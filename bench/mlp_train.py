@@ -7,8 +7,6 @@ import numpy as np
 
 # _harness loads the peer first, so that it starts with its own threading defaults
 from _harness import adam, emit, median_time, set_threads, torch_or_none
-import layerkit as lk
-from layerkit import ops
 
 set_threads()
 torch = torch_or_none()
@@ -17,6 +15,9 @@ sizes = [int(a) for a in sys.argv[1:]] or [64, 256, 1024]
 
 
 def layerkit_step(hidden, compiled):
+    import layerkit as lk  # here, not above: W7 (memory.py) measures PyTorch's step without layerkit loaded
+    from layerkit import ops
+
     rng = np.random.default_rng(0)
     x = lk.convert_to_tensor(rng.standard_normal((BATCH, 784), dtype=np.float32))
     y = lk.convert_to_tensor(rng.integers(0, 10, BATCH).astype("int32"))
