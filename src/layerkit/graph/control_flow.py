@@ -146,6 +146,7 @@ class _ReplayTracer:
         self.current, self.updates, self.order = parent.current, parent.updates, parent.order
         self.assigned = parent.assigned
         self.outer = list(RECORDERS)
+        self.inputs_at = {}  # position of a saved op -> its inputs in this replay
 
     def read(self, x):
         return self.parent.read(x)
@@ -173,6 +174,7 @@ class _ReplayTracer:
         if k not in self.saved:
             return self.parent.apply(op, inputs, attrs)
         out = self.saved[k]
+        self.inputs_at[k] = inputs
         for r in RECORDERS:
             if not any(r is o for o in self.outer):
                 r.record(op, inputs, attrs, out)
@@ -201,15 +203,32 @@ def _is_float(t):
     return t.dtype in ("float32", "float64")
 
 
+class _HoistFailed(Exception):
+    """A backward step that hoists weight gradients could not replay the forward step."""
+
+
 def _scan_grad(ctx, g):
     """The gradient of a scan: a scan the other way over (the carry that entered each step, its
     inputs, the gradients of its outputs, its saved products), carrying the gradient of the carry
     and the running sum of the free inputs' gradients; its step is the forward step's
     vector-Jacobian product (the step replayed under a tape onto its saved products, or
-    recomputed)."""
+    recomputed).
+
+    A weight the step reads only as the right operand of matrix products (an RNN cell's kernels)
+    gets no running sum: the backward step returns each product's left operand and gradient,
+    stacked over the steps, and the weight's gradient is one GEMM over all of them after the
+    loop, as the fused LSTM/GRU kernels do, where a sum would add a small GEMM per step."""
+    try:
+        return _scan_grad_impl(ctx, g, hoist=True)
+    except _HoistFailed:  # the replay needs the saved products: sum the weights' gradients per step
+        return _scan_grad_impl(ctx, g, hoist=False)
+
+
+def _scan_grad_impl(ctx, g, hoist):
     from layerkit.autodiff.tape import GradientTape
-    from layerkit.ops import add, zeros_like
+    from layerkit.ops import add, reshape, zeros_like
     from layerkit.ops.control_flow import scan
+    from layerkit.ops.linalg import matmul_raw
 
     a = ctx.attrs
     n_carry, n_xs, step, length = a["n_carry"], a["n_xs"], a["step"], a["length"]
@@ -228,7 +247,10 @@ def _scan_grad(ctx, g):
     fc = [k for k, c in enumerate(carries) if _is_float(c)]  # the differentiated inputs and outputs
     fx = [k for k, x in enumerate(xs) if _is_float(x)]
     fy = [j for j, y in enumerate(ys) if _is_float(y)]
-    ff = [k for k, f in enumerate(free) if _is_float(f)]
+    # the weights whose gradient is one GEMM after the loop: free index -> positions of its products
+    hoisted = {k: ps for k, ps in a.get("hoist", {}).items() if _is_float(free[k])} if hoist and n_res else {}
+    products = [p for k in sorted(hoisted) for p in hoisted[k]]
+    ff = [k for k, f in enumerate(free) if _is_float(f) and k not in hoisted]
     d_final = [g[k] if g.get(k) is not None else zeros_like(carries[k]) for k in fc]
     d_ys = [g[n_carry + j] if g.get(n_carry + j) is not None else zeros_like(ys[j]) for j in fy]
     # the history and the residuals are read by a gradient of this scan (a second derivative):
@@ -249,7 +271,10 @@ def _scan_grad(ctx, g):
         res_t, dres_t = inputs[at + n_dy + n_dh:at + n_dy + n_dh + n_res], inputs[at + n_dy + n_dh + n_res:]
         tracer = TRACE.tracer  # this step's _CaptureTracer: a variable read inside is its placeholder
         bound = [tracer.capture(v) if _is_variable(v) else v for v in a["free_sources"]]
-        sources = [carry_t[k] for k in fc] + [x_t[k] for k in fx] + [bound[k] for k in ff]
+        saved = dict(zip(res_at, res_t))
+        # a hoisted weight's products: their saved results are sources (their gradients leave the step)
+        sources = [carry_t[k] for k in fc] + [x_t[k] for k in fx] + [bound[k] for k in ff] + [
+            saved[p] for p in products]
 
         def forward_under_tape(replay):
             TRACE.tracer = replay or tracer
@@ -262,40 +287,75 @@ def _scan_grad(ctx, g):
             if replay is not None and replay.applied != len(replay.ops):
                 raise _ReplayMismatch()
             return tape, new_carry, y
-        replayed = False
+        replay = None
         if n_res:  # the saved products stand in for their ops
             try:
-                tape, new_carry, y = forward_under_tape(_ReplayTracer(tracer, dict(zip(res_at, res_t)), a["step_ops"]))
-                replayed = True
+                replay = _ReplayTracer(tracer, saved, a["step_ops"])
+                tape, new_carry, y = forward_under_tape(replay)
             except _ReplayMismatch:  # the step applied other ops this time: recompute it all
-                pass
-        if not replayed:
+                replay = None
+        if replay is None:
+            if products:
+                raise _HoistFailed()
             tape, new_carry, y = forward_under_tape(None)
-        extra = [res_t[j] for j in fr] if replayed else []
+        extra = [res_t[j] for j in fr] if replay is not None else []
         targets = [new_carry[k] for k in fc] + [y[j] for j in fy] + extra
         grads = tape.gradient(targets, sources,
-                              output_gradients=list(d_carry) + list(dy_t) + (list(dres_t) if replayed else []),
+                              output_gradients=list(d_carry) + list(dy_t) + (list(dres_t) if replay else []),
                               unconnected_gradients="zero")
-        d_free = [add(acc, d) for acc, d in zip(d_free, grads[n_fc + n_fx:])]
+        n_f = n_fc + n_fx + len(ff)
+        d_free = [add(acc, d) for acc, d in zip(d_free, grads[n_fc + n_fx:n_f])]
         d_prev = list(grads[:n_fc])
         for i, d in zip(fh, dh_t):
             d_prev[i] = add(d_prev[i], d)
-        return d_prev + d_free, list(grads[n_fc:n_fc + n_fx])
+        # per hoisted product: its left operand in this step, and the gradient of its result
+        lefts = [replay.inputs_at[p][0] for p in products]
+        return d_prev + d_free, list(grads[n_fc:n_fc + n_fx]) + lefts + list(grads[n_f:])
 
     init = d_final + [zeros_like(free[k]) for k in ff]
-    final, d_xs = scan(backward_step, init, list(history) + list(xs) + d_ys + d_hist + residuals + d_res,
-                       reverse=not a["reverse"])
+    final, backward_ys = scan(backward_step, init, list(history) + list(xs) + d_ys + d_hist + residuals + d_res,
+                              reverse=not a["reverse"])
+    backward_ys = list(backward_ys or [])
+    d_xs = backward_ys[:n_fx]
+    lefts, d_products = backward_ys[n_fx:n_fx + len(products)], backward_ys[n_fx + len(products):]
     grads = [None] * len(ctx.inputs)
     for k, d in zip(fc, final[:n_fc]):
         grads[k] = d
-    for k, d in zip(fx, d_xs or []):
+    for k, d in zip(fx, d_xs):
         grads[n_carry + k] = d
     for k, d in zip(ff, final[n_fc:]):
         grads[n_carry + n_xs + k] = d
+    i = 0
+    for k in sorted(hoisted):  # sum over steps and rows of left^T @ gradient: one GEMM per product
+        for _ in hoisted[k]:
+            left, d = lefts[i], d_products[i]
+            term = matmul_raw(reshape(left, (-1, left.shape[-1])), reshape(d, (-1, d.shape[-1])), transpose_a=True)
+            grads[n_carry + n_xs + k] = term if grads[n_carry + n_xs + k] is None else add(grads[n_carry + n_xs + k],
+                                                                                          term)
+            i += 1
     return tuple(grads)
 
 
 SCAN = register("scan", forward=_scan_forward, infer=lambda *a, **k: ((), "bool"), grad=_scan_grad)
+
+
+def _weight_products(tracer, order, results):
+    """{id(variable): positions in `order`} for the variables a scan's step reads only as the
+    right operand of plain 2-D matrix products (and does not return): their gradients can be
+    summed over the steps by one GEMM after the loop (see _scan_grad)."""
+    uses = {}
+    for k, t in enumerate(order):
+        for pos, x in enumerate(t.inputs):
+            uses.setdefault(id(x), []).append((k, t, pos))
+    returned = {id(r) for r in results}
+    hoist = {}
+    for variable, placeholder in tracer.captured.values():
+        found = uses.get(id(placeholder), [])
+        if found and id(placeholder) not in returned and len(placeholder.shape) == 2 and all(
+                t.op.name == "matmul" and pos == 1 and len(t.inputs[0].shape) == 2
+                and not t.attrs.get("transpose_a") and not t.attrs.get("transpose_b") for _, t, pos in found):
+            hoist[id(variable)] = [k for k, _, _ in found]
+    return hoist
 
 
 def scan(tracer, f, init, xs, length, reverse):
@@ -320,7 +380,7 @@ def scan(tracer, f, init, xs, length, reverse):
         return new_leaves, y_leaves
 
     save = bool(RECORDERS)  # a tape is recording: keep the step's products for its gradient
-    step_ops, residuals, res_at = [], [], []
+    step_ops, residuals, res_at, products_of = [], [], [], {}
 
     def flat_step(*leaves):
         new_leaves, y_leaves = step(list(leaves[:n_carry]), list(leaves[n_carry:]))
@@ -331,6 +391,7 @@ def scan(tracer, f, init, xs, length, reverse):
                 if t.op.name in _SAVED_OPS:
                     res_at.append(k)
                     residuals.append(t)
+            products_of.update(_weight_products(TRACE.tracer, order, new_leaves + y_leaves))
         return new_leaves + y_leaves + residuals
 
     body_plan, free, results = _subgraph(flat_step, carry_leaves + x_specs, "scan", capture_variables=True)
@@ -342,9 +403,11 @@ def scan(tracer, f, init, xs, length, reverse):
                          f"{[(tuple(c.shape), c.dtype) for c in carry_leaves]} -> "
                          f"{[(tuple(r.shape), r.dtype) for r in new_carry]}.")
     y_specs = tuple(((length,) + tuple(y.shape), y.dtype) for y in y_leaves + residuals)
+    index = {id(f): k for k, f in enumerate(free)}
+    hoist = {index[vid]: tuple(ps) for vid, ps in products_of.items() if vid in index}
     attrs = {"body_plan": body_plan, "n_carry": n_carry, "n_xs": n_xs, "length": length, "reverse": bool(reverse),
              "y_specs": y_specs, "res_at": tuple(res_at), "step_ops": tuple(step_ops), "step": step,
-             "free_sources": tuple(free)}
+             "free_sources": tuple(free), "hoist": hoist}
     node = tracer.apply(SCAN, tuple(carry_leaves) + tuple(xs_leaves) + tuple(free), attrs)
 
     def element(index, shape, dtype):
