@@ -111,7 +111,8 @@ Layout classify(const Program& prog, const Plan<kMaxOperands>& p, const std::vec
   const size_t nd = p.dims.size();
   for (size_t k = 0; k < in_bool.size(); ++k) {
     const size_t op = n_out + k;
-    bool full = true, uniform = true, row = nd >= 2 && p.strides[nd - 1][op] == 1 && kBlock % (int64_t)p.dims[nd - 1] == 0;
+    bool full = true, uniform = true,
+         row = nd >= 2 && p.strides[nd - 1][op] == 1 && p.dims[nd - 1] > 0 && kBlock % (int64_t)p.dims[nd - 1] == 0;
     for (size_t q = 0; q < nd; ++q) {
       if (p.strides[q][op] != p.strides[q][0]) full = false;  // operand 0 is an output: C-contiguous
       if (p.strides[q][op] != 0 && p.dims[q] != 1) uniform = false;
@@ -180,6 +181,7 @@ template <class T>
 void run_program(const Program& prog, const Plan<kMaxOperands>& p, const Layout& lay, const std::vector<const void*>& in,
                  const std::vector<bool>& in_bool, const std::vector<void*>& out, const std::vector<bool>& out_bool) {
   const int64_t total = (int64_t)p.size;
+  if (total == 0) return;  // an empty result (a batch of none): nothing to read, and load_block would divide by 0
   const size_t n_in = in.size();
   // the work is one pass over the elements per instruction, as much as that many simple kernels
   // (a transcendental one weighs more); enough of it is shared out in chunks of whole blocks, at

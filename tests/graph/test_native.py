@@ -372,3 +372,21 @@ def test_training_steps_with_dropout_and_recurrent_sequences_trace_for_any_batch
                           input_signature=[lk.TensorSpec((None, 1000), "float32")])
     y = np.asarray(dropped(np.ones((6, 1000), "float32")))
     assert y.shape == (6, 1000) and set(np.unique(y)) <= {0.0, 2.0} and 0.45 < (y == 0).mean() < 0.55
+
+
+# ---- empty batches ---------------------------------------------------------------------------
+@pytest.mark.parametrize("shapes", [((0, 4), (4,)), ((2, 0, 4), (4,)), ((0, 1), (1, 4)), ((3, 0), (1, 0))])
+def test_a_fused_broadcast_over_an_empty_batch_gives_an_empty_result(shapes):
+    # the fused kernel once divided by the empty dimension (SIGFPE) while planning its loads
+    x, b = np.zeros(shapes[0], "float32"), np.ones(shapes[1], "float32")
+    fn = lambda x, b: ops.relu(x * b) + ops.where(x > 0, x, b)
+    got = lk.function(fn)(x, b)
+    assert got.shape == fn(lk.convert_to_tensor(x), lk.convert_to_tensor(b)).shape
+
+
+@pytest.mark.parametrize("layer", ["BatchNormalization", "LayerNormalization"])
+def test_normalization_layers_run_compiled_on_an_empty_batch(layer):
+    norm = getattr(lk.layers, layer)()
+    norm(np.ones((2, 4), "float32"))
+    empty = np.zeros((0, 4), "float32")
+    assert lk.function(lambda x: norm(x, training=True))(empty).shape == (0, 4)
