@@ -410,11 +410,32 @@ class NativePlan {
       std::memcpy(data, s.data, s.size() * itemsize_of(s.dtype));
       results.append(out);
     }
-    for (auto& [v, si] : updates_) {
-      const Slot& s = slots_[si];
-      Slot dst = s;
-      bind(dst, variables[v], "variable");
-      if (dst.data != s.data) std::memmove(dst.data, s.data, s.size() * itemsize_of(s.dtype));
+    // a new value that reads a variable's buffer in place (`w.value`, a reshape of it) must be
+    // copied out before an earlier write-back overwrites that buffer (`prev.assign(w.value)` after
+    // `w.assign_sub(...)`; a swap)
+    const size_t n_up = updates_.size();
+    std::vector<Slot> dsts(n_up);
+    for (size_t k = 0; k < n_up; ++k) {
+      dsts[k] = slots_[updates_[k].second];
+      bind(dsts[k], variables[updates_[k].first], "variable");
+    }
+    auto bytes_of = [](const Slot& x) { return x.size() * itemsize_of(x.dtype); };
+    std::vector<std::vector<char>> snapshots(n_up);
+    for (size_t k = 0; k < n_up; ++k) {
+      const Slot& s = slots_[updates_[k].second];
+      const char *lo = static_cast<const char*>(s.data), *hi = lo + bytes_of(s);
+      for (size_t j = 0; j < k; ++j) {
+        const char* d = static_cast<const char*>(dsts[j].data);
+        if (lo < d + bytes_of(dsts[j]) && d < hi) {
+          snapshots[k].assign(lo, hi);
+          break;
+        }
+      }
+    }
+    for (size_t k = 0; k < n_up; ++k) {
+      const Slot& s = slots_[updates_[k].second];
+      const void* src = snapshots[k].empty() ? s.data : snapshots[k].data();
+      if (dsts[k].data != src) std::memmove(dsts[k].data, src, bytes_of(s));
     }
     return results;
   }

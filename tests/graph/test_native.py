@@ -390,3 +390,34 @@ def test_normalization_layers_run_compiled_on_an_empty_batch(layer):
     norm(np.ones((2, 4), "float32"))
     empty = np.zeros((0, 4), "float32")
     assert lk.function(lambda x: norm(x, training=True))(empty).shape == (0, 4)
+
+
+# ---- write-backs reading other variables' buffers ----------------------------------------------
+@pytest.mark.parametrize("read", [lambda v: v.value, lambda v: ops.reshape(v, (2,)), ops.stop_gradient,
+                                  lambda v: ops.squeeze(ops.expand_dims(v, 0), 0)],
+                         ids=["value", "reshape", "stop_gradient", "expand-squeeze"])
+def test_a_snapshot_of_a_variable_written_back_after_it_keeps_the_old_value(read):
+    # these reads view the variable's buffer; the write-backs once copied the new w into prev,
+    # and a swap left both variables equal
+    w, prev = lk.Variable(np.array([1.0, 2.0], "float32")), lk.Variable(np.zeros(2, "float32"))
+    a, b = lk.Variable(np.array([1.0, 2.0], "float32")), lk.Variable(np.array([3.0, 4.0], "float32"))
+
+    def step(g):
+        old = read(w)
+        w.assign_sub(0.5 * g)
+        prev.assign(old)
+        old_a = read(a)
+        a.assign(b)
+        b.assign(old_a)
+        return old
+
+    g = np.ones(2, "float32")
+    concrete = lk.function(step).get_concrete_function(g)
+    for plan in (concrete.plan, PythonPlan(concrete.graph)):
+        for v, value in ((w, [1.0, 2.0]), (prev, [0.0, 0.0]), (a, [1.0, 2.0]), (b, [3.0, 4.0])):
+            v.assign(np.array(value, "float32"))
+        np.testing.assert_array_equal(plan.run([g])[0].numpy(), [1.0, 2.0])
+        np.testing.assert_array_equal(w.numpy(), [0.5, 1.5])
+        np.testing.assert_array_equal(prev.numpy(), [1.0, 2.0])
+        np.testing.assert_array_equal(a.numpy(), [3.0, 4.0])
+        np.testing.assert_array_equal(b.numpy(), [1.0, 2.0])

@@ -3,6 +3,8 @@ forward kernel in order, with no per-op dispatch, conversion or tape work in bet
 import functools
 import time
 
+import numpy as np
+
 from layerkit.backend import core
 from layerkit.ops import Tensor
 
@@ -55,13 +57,24 @@ class PythonPlan:
                 env[out] = result
         # results first (copies where they could alias a buffer an update is about to overwrite),
         # then the writes, so every read in the step saw the values from before it
-        results = [Tensor(env[o].copy() if (o in self.borrowed or env[o].base is not None) else env[o])
+        # (stop_gradient passes a variable's own array through: not a view, but borrowed all the same)
+        buffers = [var._data for _, var in self.variables]
+        results = [Tensor(env[o].copy() if (o in self.borrowed or env[o].base is not None
+                                            or any(env[o] is b for b in buffers)) else env[o])
                    for o in self.outputs]
-        for var, vid, in_place in self.updates:
-            if not in_place:
-                core.assign(var._data, env[vid])
+        self._write_back(env)
+        for var, _, _ in self.updates:
             var._version += 1
         return results
+
+    def _write_back(self, env):
+        """The variables' new values, in order; a value reading a variable's buffer in place
+        (`w.value`) is copied before an earlier write-back overwrites that buffer."""
+        writes = [(var, env[vid]) for var, vid, in_place in self.updates if not in_place]
+        writes = [(var, value.copy() if any(np.may_share_memory(value, earlier._data) for earlier, _ in writes[:k])
+                   else value) for k, (var, value) in enumerate(writes)]
+        for var, value in writes:
+            core.assign(var._data, value)
 
     def profile(self, arrays, repeats=5):
         """Seconds per node (median over `repeats` runs), as [(node label, seconds)], in order.
@@ -78,9 +91,7 @@ class PythonPlan:
                         env[o] = r
                 else:
                     env[out] = result
-            for var, vid, in_place in self.updates:
-                if not in_place:
-                    core.assign(var._data, env[vid])
+            self._write_back(env)
         labels = [node_label(n, [self.graph.values[i].shape for i in n.inputs]) for n in self.graph.nodes]
         return [(label, sorted(t)[len(t) // 2]) for label, t in zip(labels, times)]
 
