@@ -545,3 +545,33 @@ def test_reading_a_value_inside_a_traced_function_is_explained():
         lk.function(lambda t: t * int(ops.sum(t)))(x)
     with pytest.raises(TypeError, match="no data to convert to numpy"):
         lk.function(lambda t: np.asarray(t) * 2)(x)
+
+
+def test_calls_whose_arguments_nest_differently_trace_apart():
+    # the cache key once held only the leaves: a dict with other keys, or a list where a tuple
+    # was traced, reused the first trace
+    a, b = np.ones(3, "float32"), np.full(3, 5.0, "float32")
+    f = lk.function(lambda d: d["x"] * d["weight"] if "weight" in d else d["x"] + d["bias"])
+    np.testing.assert_array_equal(f({"x": a, "weight": b}), [5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(f({"x": a, "bias": b}), [6.0, 6.0, 6.0])
+    g = lk.function(lambda xs: ops.stack(xs) if isinstance(xs, list) else xs[0] + xs[1])
+    np.testing.assert_array_equal(g((a, b)), [6.0, 6.0, 6.0])
+    assert g([a, b]).shape == (2, 3)
+    assert f.trace_count == 2 and g.trace_count == 2
+
+
+def test_unhashable_python_arguments_never_share_a_trace():
+    # keyed by id() alone, a freed object's id was taken by the next one, and its trace reused
+    class Config:
+        def __init__(self, scale):
+            self.scale = scale
+
+        def __eq__(self, other):  # defines equality, so not hashable
+            return isinstance(other, Config) and other.scale == self.scale
+
+    f = lk.function(lambda x, config: x * config.scale)
+    x = np.ones(2, "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one trace per object: the retracing warning is expected
+        got = [float(np.asarray(f(x, Config(float(i))))[0]) for i in range(8)]
+    assert got == [float(i) for i in range(8)]

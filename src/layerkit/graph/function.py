@@ -81,6 +81,31 @@ class ConcreteFunction:
                 f"after optimization\n--- traced ---\n{self.traced_graph}\n--- optimized ---\n{self.graph}")
 
 
+def _structure(x):
+    """The nesting of an argument structure, hashable: container types and dict keys, `None`
+    for each leaf (two calls whose leaves match but whose nesting differs trace apart)."""
+    if isinstance(x, dict):
+        return (type(x), tuple((k, _structure(v)) for k, v in sorted(x.items(), key=lambda kv: repr(kv[0]))))
+    if isinstance(x, (list, tuple)):
+        return (type(x), tuple(_structure(v) for v in x))
+    return None
+
+
+class _ByIdentity:
+    """An unhashable Python argument in a cache key: equal only to itself, and kept alive."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return other.__class__ is _ByIdentity and other.obj is self.obj
+
+
 class Function:
     """A Python function traced into a graph per input signature (see `function`)."""
 
@@ -118,10 +143,13 @@ class Function:
         tensors = [x for x in leaves if isinstance(x, Tensor) and x.__class__ is Tensor]
         return args, kwargs, leaves, tensors
 
-    def _key(self, leaves, shapes=None):
-        """The cache key of a call: per tensor argument its shape (or the generic one given in
-        `shapes`, one per tensor argument) and dtype; variables by identity; Python values."""
-        parts, k = [], 0
+    def _key(self, leaves, shapes=None, structure=None):
+        """The cache key of a call: the arguments' nesting (`structure`: container types and dict
+        keys), per tensor argument its shape (or the generic one given in `shapes`, one per tensor
+        argument) and dtype; variables by identity; Python values by value, or by identity when
+        they cannot be hashed (kept alive by the key, so that a new object never takes a dead
+        one's id and its trace)."""
+        parts, k = [structure], 0
         for x in leaves:
             if isinstance(x, Tensor) and x.__class__ is Tensor:
                 shape = tuple(x.shape) if shapes is None else shapes[k]
@@ -134,21 +162,22 @@ class Function:
                     hash(x)
                     parts.append(("P", type(x).__name__, x))
                 except TypeError:
-                    parts.append(("O", id(x)))
+                    parts.append(("O", _ByIdentity(x)))
         return tuple(parts)
 
     def get_concrete_function(self, *args, **kwargs):
         return self._lookup(*self._leaves(args, kwargs))
 
     def _lookup(self, args, kwargs, leaves, tensors):
+        structure = _structure((args, kwargs))
         if self.input_signature is not None:
             self._check_signature(tensors)
             specs = [tuple(s.shape) for s in tree.flatten(self.input_signature)]
-            key = self._key(leaves, specs)
+            key = self._key(leaves, specs, structure)
             if key not in self._cache:
                 self._cache[key] = self._trace(args, kwargs, tensors, specs)
             return self._cache[key]
-        key = self._key(leaves)
+        key = self._key(leaves, structure=structure)
         if key in self._cache:
             return self._cache[key]
         if self.reduce_retracing:
@@ -158,7 +187,7 @@ class Function:
                 generic = self._generic = shapes  # the first call: its own shapes
             elif not all(_fits(s, g) for s, g in zip(shapes, generic)):
                 generic = self._generic = [_widen(g, s) for g, s in zip(generic, shapes)]  # unknown what changed
-            key = self._key(leaves, generic)
+            key = self._key(leaves, generic, structure)
             if key not in self._cache:
                 self._cache[key] = self._trace(args, kwargs, tensors, generic)
             return self._cache[key]
