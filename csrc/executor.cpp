@@ -163,6 +163,8 @@ class NativePlan {
         steps_.push_back(scan_step(spec));
       } else if (name == "while") {
         steps_.push_back(while_step(spec));
+      } else if (name == "cond") {
+        steps_.push_back(cond_step(spec));
       } else {
         steps_.push_back(make_step(spec));
       }
@@ -277,6 +279,67 @@ class NativePlan {
         std::swap(cur, next);
       }
       for (size_t j = 0; j < picks.size(); ++j) std::memcpy(out[j]->data, cur[picks[j]].data(), var_bytes[picks[j]]);
+    };
+  }
+
+  // A cond: ints [true branch callback, false branch callback, then the count and the indices
+  // (among the free inputs) of each branch's free inputs, then per output slot the index of the
+  // result it receives]; inputs: the predicate (one bool), the free inputs. Runs the branch the
+  // predicate picks, its results written into the output slots (unread results into scratch).
+  StepFn cond_step(const StepSpec& spec) {
+    const auto& v = spec.ints;
+    auto fail_attrs = []() { return nb::value_error("cond: malformed step attributes"); };
+    if (v.size() < 4 || spec.in.empty()) throw fail_attrs();
+    NativePlan *branches[2] = {loop_plan(v[0], "cond"), loop_plan(v[1], "cond")};
+    const int64_t n_free = (int64_t)spec.in.size() - 1;
+    size_t at = 2;
+    std::vector<int64_t> frees[2];
+    for (auto& f : frees) {
+      if (at >= v.size() || v[at] < 0 || at + 1 + v[at] > v.size()) throw fail_attrs();
+      f.assign(v.begin() + at + 1, v.begin() + at + 1 + v[at]);
+      at += 1 + v[at];
+      for (int64_t i : f)
+        if (i < 0 || i >= n_free) throw fail_attrs();
+    }
+    const std::vector<int64_t> picks(v.begin() + at, v.end());
+    if (picks.size() != spec.out.size()) throw fail_attrs();
+    const Slot* pred = spec.in[0];
+    if (pred->dtype != DType::Bool || pred->size() != 1)
+      throw nb::value_error("cond: the predicate must be one bool");
+    auto bytes_of = [](const Slot* s) { return s->size() * itemsize_of(s->dtype); };
+    const size_t n_results = branches[0]->outputs_.size();
+    for (int b = 0; b < 2; ++b) {
+      NativePlan* p = branches[b];
+      if (p->n_inputs_ != (int64_t)frees[b].size() || p->outputs_.size() != n_results)
+        throw nb::value_error("cond: the branches' plans do not fit the node's operands");
+      for (size_t i = 0; i < frees[b].size(); ++i)
+        if (p->input_bytes_[i] != bytes_of(spec.in[1 + frees[b][i]]))
+          throw nb::value_error("cond: the branches' plans do not fit the node's operands");
+      for (size_t r = 0; r < n_results; ++r)
+        if (p->output_bytes(r) != branches[0]->output_bytes(r))
+          throw nb::value_error("cond: the branches' results differ in size");
+    }
+    for (size_t j = 0; j < picks.size(); ++j)
+      if (picks[j] < 0 || (size_t)picks[j] >= n_results || bytes_of(spec.out[j]) != branches[0]->output_bytes(picks[j]))
+        throw nb::value_error("cond: a result slot does not fit the branches");
+    std::vector<Slot*> in = spec.in, out = spec.out;
+    std::vector<size_t> result_bytes(n_results);
+    for (size_t r = 0; r < n_results; ++r) result_bytes[r] = branches[0]->output_bytes(r);
+    return [=]() {
+      const int b = *static_cast<const bool*>(in[0]->data) ? 0 : 1;
+      std::vector<void*> args(frees[b].size()), results(n_results, nullptr);
+      for (size_t i = 0; i < frees[b].size(); ++i) args[i] = in[1 + frees[b][i]]->data;
+      std::vector<std::vector<char>> scratch(n_results);
+      for (size_t j = 0; j < picks.size(); ++j)
+        if (!results[picks[j]]) results[picks[j]] = out[j]->data;
+      for (size_t r = 0; r < n_results; ++r)
+        if (!results[r]) {
+          scratch[r].resize(std::max<size_t>(result_bytes[r], 1));
+          results[r] = scratch[r].data();
+        }
+      branches[b]->run_raw(args, results);
+      for (size_t j = 0; j < picks.size(); ++j)  // a result read by two slots
+        if (results[picks[j]] != out[j]->data) std::memcpy(out[j]->data, results[picks[j]], result_bytes[picks[j]]);
     };
   }
 

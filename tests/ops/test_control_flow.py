@@ -28,6 +28,64 @@ def test_cond_branch_mismatch_and_assigns_are_explained():
         lk.function(lambda x: ops.cond(ops.sum(x) > 0, lambda: v.assign(x) * 1.0, lambda: x))(np.ones(2, "float32"))
 
 
+def test_cond_inputs_are_checked_in_graph_mode_as_eagerly():
+    x = np.array([1.0, 4.0, 9.0], "float32")
+    with pytest.raises(ValueError, match=r"predicate must be a scalar.*\(3,\).*ops.where"):
+        lk.function(lambda x: ops.cond(x > 2, lambda: x * 2, lambda: x * 3))(x)  # once silently elementwise
+    with pytest.raises(ValueError, match=r"different structures: \{'a': \(3,\), 'b': \(3,\)\} vs \{'b'"):
+        lk.function(lambda x: ops.cond(ops.sum(x) > 0, lambda: {"a": x, "b": 2 * x}, lambda: {"b": x, "c": 2 * x}))(x)
+    with pytest.raises(ValueError, match="different structures"):
+        lk.function(lambda x: ops.cond(ops.sum(x) > 0, lambda: (x, x), lambda: [x, x]))(x)
+    with pytest.raises(ValueError, match="the false branch returned None"):
+        lk.function(lambda x: ops.cond(ops.sum(x) > 0, lambda: x, lambda: None))(x)
+
+
+def test_a_compiled_cond_runs_only_the_branch_its_predicate_picks():
+    # both branches once ran and were merged with where: the other branch's NaN gradient leaked
+    # in, and a loop in the branch not taken could run forever
+    def grad(x):
+        with lk.GradientTape() as tape:
+            tape.watch(x)
+            y = ops.cond(ops.sum(x) > 0, lambda: ops.sum(ops.sqrt(x)), lambda: ops.sum(ops.sqrt(-x)))
+        return y, tape.gradient(y, x)
+    compiled = lk.function(grad)
+    for x in (np.array([1.0, 4.0, 9.0], "float32"), np.array([-1.0, -4.0, -9.0], "float32")):
+        for got, expected in zip(compiled(x), grad(lk.convert_to_tensor(x))):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)
+            assert np.isfinite(np.asarray(got)).all()
+    counts = compiled.get_graph(x).kernel_counts()
+    assert counts["cond"] == 2 and "sqrt" not in counts  # the forward cond and its gradient's
+
+    def count_to(n):  # the true branch loops until i == n: forever for n < 0
+        return ops.cond(n >= 0, lambda: ops.while_loop(lambda i: ops.not_equal(i, n), lambda i: i + 1,
+                                                       ops.zeros((), "int32")), lambda: ops.zeros((), "int32") - 1)
+    f = lk.function(count_to)
+    assert int(f(np.array(-1, "int32"))) == -1 and int(f(np.array(5, "int32"))) == 5
+
+
+def test_a_compiled_cond_differentiates_variables_closures_and_twice():
+    w = lk.Variable(np.array([0.5, -2.0]))
+    scale = np.array(3.0)
+
+    def fn(x, s):
+        with lk.GradientTape() as outer:
+            outer.watch(x)
+            with lk.GradientTape() as inner:
+                inner.watch([x, s])
+                y = ops.cond(ops.sum(x) > 0, lambda: ops.sum(ops.sin(x * w) * s), lambda: {"v": ops.sum(x * x)}["v"])
+            # (the branch not taken reads s and w: a compiled cond's gradient is 0 there, eager's None)
+            dx, ds, dw = inner.gradient(y, [x, s, w], unconnected_gradients="zero")
+            total = ops.sum(dx)
+        return [y, dx, ds, dw, outer.gradient(total, x)]
+    compiled = lk.function(fn)
+    for x in (np.array([0.3, 0.9]), np.array([-0.3, -0.9])):
+        got, expected = compiled(x, scale), fn(lk.convert_to_tensor(x), lk.convert_to_tensor(scale))
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+    assert compiled.trace_count == 1
+    assert compiled.get_concrete_function(x, scale).plan.python_steps([x, scale]) == []  # both branches native
+
+
 def test_while_loop_eager_and_compiled_agree_including_closures():
     limit = np.array(100.0, "float32")
 

@@ -1,6 +1,7 @@
-"""Loops as graph nodes: `while_loop` on symbolic values traces its condition and body into
-subgraphs, and one WHILE node runs them until the condition fails; `scan` traces its step
-into one SCAN node that runs it once per element of its sequences.
+"""Control flow as graph nodes: `while_loop` on symbolic values traces its condition and body
+into subgraphs, and one WHILE node runs them until the condition fails; `scan` traces its step
+into one SCAN node that runs it once per element of its sequences; `cond` traces both branches
+and one COND node runs the one its predicate picks.
 
 A loop node's value is the tuple of its results; TUPLE_GET nodes pick its elements, so the
 single-output IR needs no special case. Tensors the condition or body read from the enclosing
@@ -89,7 +90,8 @@ def _subgraph(fn, specs, loop="while_loop", capture_variables=False):
         TRACE.tracer = outer
         RECORDERS.extend(saved)
     if inner.updates:
-        raise ValueError(f"{loop}: the loop's functions must not assign variables inside a traced function.")
+        raise ValueError(f"{loop}: the {'branches' if loop == 'cond' else 'loop' + chr(39) + 's functions'} must not "
+                         "assign variables inside a traced function.")
     flat = tree.flatten(results)
     graph, _, free = build_graph(flat, placeholders, (), inner.order, allow_free=True)
     if capture_variables:
@@ -161,6 +163,9 @@ class _ReplayTracer:
         raise _ReplayMismatch()
 
     def scan(self, *args):
+        raise _ReplayMismatch()
+
+    def cond(self, *args):
         raise _ReplayMismatch()
 
     def apply(self, op, inputs, attrs):
@@ -385,7 +390,7 @@ def scan(tracer, f, init, xs, length, reverse):
     def flat_step(*leaves):
         new_leaves, y_leaves = step(list(leaves[:n_carry]), list(leaves[n_carry:]))
         order = TRACE.tracer.order  # the step's symbolic results, in the order it computed them
-        if save and not any(t.op.name in ("while", "scan", "tuple_get") for t in order):
+        if save and not any(t.op.name in ("while", "scan", "cond", "tuple_get") for t in order):
             step_ops.extend(t.op.name for t in order)  # (a loop inside the step: its gradient recomputes)
             for k, t in enumerate(order):
                 if t.op.name in _SAVED_OPS:
@@ -417,3 +422,98 @@ def scan(tracer, f, init, xs, length, reverse):
     carry_out = tree.pack_sequence_as(structure["carry"], final)
     y_out = tree.pack_sequence_as(structure["y"], ys) if structure["y"] is not None and ys else None
     return carry_out, y_out
+
+
+# ---- cond ----------------------------------------------------------------------------------------
+def _cond_forward(pred, *free, true_plan, false_plan, true_free, false_free, **_):
+    plan, picks = (true_plan, true_free) if bool(np.asarray(pred).reshape(-1)[0]) else (false_plan, false_free)
+    return tuple(t._data for t in plan.run([free[i] for i in picks]))
+
+
+def _cond_grad(ctx, g):
+    """The gradient of a cond: a cond on the same predicate whose branches re-run their forward
+    branch under a tape and take its vector-Jacobian product with respect to the free inputs (the
+    branch not taken runs in neither pass: its gradient, a NaN say, never mixes in)."""
+    from layerkit.autodiff.tape import GradientTape
+    from layerkit.ops.control_flow import cond
+
+    a = ctx.attrs
+    pred, free = ctx.inputs[0], ctx.inputs[1:]
+    g = g if isinstance(g, dict) else {}
+    fo = [j for j, (_, dtype) in enumerate(a["out_specs"]) if g.get(j) is not None and dtype in ("float32", "float64")]
+    ff = [k for k, f in enumerate(free) if _is_float(f)]
+    if not fo or not ff:
+        return (None,) * len(ctx.inputs)
+    ups = [g[j] for j in fo]
+
+    def vjp(branch):
+        def run():
+            tracer = TRACE.tracer  # the gradient branch's _CaptureTracer
+            sources = [tracer.capture(v) if _is_variable(v) else v for v in (a["free_sources"][k] for k in ff)]
+            with GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(sources)
+                outs = branch()
+            return tape.gradient([outs[j] for j in fo], sources, output_gradients=ups, unconnected_gradients="zero")
+        return run
+    grads = cond(pred, vjp(a["true_fn"]), vjp(a["false_fn"]))
+    result = [None] * len(ctx.inputs)
+    for k, d in zip(ff, grads):
+        result[1 + k] = d
+    return tuple(result)
+
+
+COND = register("cond", forward=_cond_forward, infer=lambda *a, **k: ((), "bool"), grad=_cond_grad)
+
+
+def cond(tracer, pred, true_fn, false_fn):
+    """`lk.ops.cond` on a symbolic predicate inside a traced function: each branch is traced into
+    its own plan (the variables and tensors it reads become inputs of the node) and one COND node
+    runs the branch the predicate picks. Returns the branches' result, in its structure."""
+    from layerkit.ops import convert_to_tensor, not_equal
+
+    pred = tracer.read(convert_to_tensor(pred))
+    if any(d != 1 for d in pred.shape):
+        raise ValueError(f"cond: the predicate must be a scalar (one element), received shape {tuple(pred.shape)}; "
+                         "for an elementwise choice use ops.where.")
+    if pred.dtype != "bool":
+        pred = not_equal(pred, 0)
+    returned = {}
+
+    def flat(fn, which):
+        def run():
+            out = fn()
+            returned[which] = out
+            leaves = tree.flatten(out)
+            if out is None or any(leaf is None for leaf in leaves):
+                raise ValueError(f"cond: the {which} branch returned None; both branches must return tensors, or "
+                                 "structures of them, of the same shapes and dtypes.")
+            return [convert_to_tensor(leaf) for leaf in leaves]
+        return run
+    true_flat, false_flat = flat(true_fn, "true"), flat(false_fn, "false")
+    true_plan, true_free, t_res = _subgraph(true_flat, [], "cond", capture_variables=True)
+    false_plan, false_free, f_res = _subgraph(false_flat, [], "cond", capture_variables=True)
+    if tree.structure(returned["true"]) != tree.structure(returned["false"]):
+        raise ValueError(f"cond: the branches return different structures: {_describe(returned['true'])} vs "
+                         f"{_describe(returned['false'])}.")
+    for t, f in zip(t_res, f_res):
+        if tuple(t.shape) != tuple(f.shape) or t.dtype != f.dtype:
+            raise ValueError(f"cond: the branches return different tensors: shape {tuple(t.shape)} {t.dtype} vs "
+                             f"{tuple(f.shape)} {f.dtype}.")
+    free = []
+    for x in true_free + false_free:
+        if not any(x is y for y in free):
+            free.append(x)
+    index = {id(x): k for k, x in enumerate(free)}
+    specs = tuple((tuple(t.shape), t.dtype) for t in t_res)
+    attrs = {"true_plan": true_plan, "false_plan": false_plan, "true_free": tuple(index[id(x)] for x in true_free),
+             "false_free": tuple(index[id(x)] for x in false_free), "out_specs": specs, "true_fn": true_flat,
+             "false_fn": false_flat, "free_sources": tuple(free)}
+    node = tracer.apply(COND, (pred,) + tuple(free), attrs)
+    out = [tracer.apply(TUPLE_GET, (node,), {"index": j, "shape": shape, "dtype": dtype})
+           for j, (shape, dtype) in enumerate(specs)]
+    return tree.pack_sequence_as(returned["true"], out)
+
+
+def _describe(x):
+    """A structure for an error message: containers kept, each tensor as its shape."""
+    return tree.map_structure(lambda leaf: "None" if leaf is None else tuple(getattr(leaf, "shape", ())), x)

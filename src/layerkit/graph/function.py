@@ -81,16 +81,6 @@ class ConcreteFunction:
                 f"after optimization\n--- traced ---\n{self.traced_graph}\n--- optimized ---\n{self.graph}")
 
 
-def _structure(x):
-    """The nesting of an argument structure, hashable: container types and dict keys, `None`
-    for each leaf (two calls whose leaves match but whose nesting differs trace apart)."""
-    if isinstance(x, dict):
-        return (type(x), tuple((k, _structure(v)) for k, v in sorted(x.items(), key=lambda kv: repr(kv[0]))))
-    if isinstance(x, (list, tuple)):
-        return (type(x), tuple(_structure(v) for v in x))
-    return None
-
-
 class _ByIdentity:
     """An unhashable Python argument in a cache key: equal only to itself, and kept alive."""
 
@@ -169,7 +159,7 @@ class Function:
         return self._lookup(*self._leaves(args, kwargs))
 
     def _lookup(self, args, kwargs, leaves, tensors):
-        structure = _structure((args, kwargs))
+        structure = tree.structure((args, kwargs))
         if self.input_signature is not None:
             self._check_signature(tensors)
             specs = [tuple(s.shape) for s in tree.flatten(self.input_signature)]

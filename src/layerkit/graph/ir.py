@@ -97,10 +97,11 @@ class Graph:
             lines.append(f"  {outs} = {n.op.name}({args}{', ' if attrs and args else ''}{attrs})")
             if "ops" in n.attrs:
                 lines.append(f"      fuses: {' -> '.join(n.attrs['ops'])}")
-            for key in ("cond_plan", "body_plan"):  # a loop's own graphs, indented under it
+            for key in ("cond_plan", "body_plan", "true_plan", "false_plan"):  # its own graphs, indented
                 plan = n.attrs.get(key)
                 if plan is not None and hasattr(plan, "graph"):
-                    title = {"cond_plan": "condition", "body_plan": "body" if n.op.name == "while" else "step"}[key]
+                    title = {"cond_plan": "condition", "body_plan": "body" if n.op.name == "while" else "step",
+                             "true_plan": "true branch", "false_plan": "false branch"}[key]
                     lines.append(f"      {title}: " + str(plan.graph).replace("\n", "\n      "))
         for var, vid in self.updates:
             lines.append(f"  {var.path} <- %{vid}{' (in place)' if vid in self.inplace_updates else ''}")
@@ -111,7 +112,8 @@ class Graph:
 
 # attrs the printout leaves out: a fused kernel's bytecode, a loop's Python helpers (its graphs
 # print under it)
-_UNPRINTED = {"code", "immediates", "cond_plan", "body_plan", "step", "free_sources", "cond_free", "body_free"}
+_UNPRINTED = {"code", "immediates", "cond_plan", "body_plan", "step", "free_sources", "cond_free", "body_free",
+              "true_plan", "false_plan", "true_fn", "false_fn"}
 
 
 def _short(v):

@@ -14,10 +14,11 @@ kernel of a step in one call from Python, with the GIL released, over buffers pl
 - Shapes: a plan is built for concrete input shapes; a graph traced with None dims gets one plan
   per shape seen, its sizes re-inferred through the primitives' shape rules.
 
-- Loops: a `while` or `scan` node and the `tuple_get`s that read its results become one native
-  step running the loop's own plans, their buffers bound by pointer: a scan's step once per
-  element (each element read in place, each output written into its stacked result), a while
-  loop's condition and body until the condition fails.
+- Control flow: a `while`, `scan` or `cond` node and the `tuple_get`s that read its results
+  become one native step running the node's own plans, their buffers bound by pointer: a scan's
+  step once per element (each element read in place, each output written into its stacked
+  result), a while loop's condition and body until the condition fails, the branch a cond's
+  predicate picks.
 """
 import functools
 import math
@@ -35,7 +36,7 @@ from layerkit.ops.reduction import reduce_passes
 
 ALIGN = 64  # arena offsets: cache-line aligned
 _ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
-_LOOPS = {"while", "scan"}  # tuple-valued loop nodes
+_LOOPS = {"while", "scan", "cond"}  # tuple-valued control-flow nodes
 _LOOP_OPS = _LOOPS | {"tuple_get"}  # a loop and the reads of its results: one step
 _SLOT_ARENA, _SLOT_INPUT, _SLOT_VARIABLE, _SLOT_CONSTANT, _SLOT_ALIAS = range(5)
 
@@ -245,6 +246,14 @@ def _loop_result_shape(loop, index, specs):
     if loop.op.name == "while":
         return entering[index]
     a = loop.attrs
+    if loop.op.name == "cond":  # the branches' results have the same shapes: the true branch's
+        shape = a["out_specs"][index][0]
+        if None not in shape:
+            return shape
+        picks = [loop.inputs[1 + i] for i in a["true_free"]]
+        graph = a["true_plan"].graph
+        branch = _concrete_specs(graph, [_Shaped(specs[i].shape, np.dtype(specs[i].dtype)) for i in picks])
+        return tuple(branch[graph.outputs[index]].shape)
     n_carry, n_xs, length = a["n_carry"], a["n_xs"], a["length"]
     n_ys = len(a["y_specs"])
     if index < n_carry:
@@ -475,17 +484,25 @@ def _python_forward(node):
 
 def _native_loop(node, ins, callbacks):
     """The integer attributes of a loop node's native step for operands `ins` (specs), before
-    the result picks (see NativePlan's scan_step and while_step), its plans appended to
+    the result picks (see NativePlan's scan_step, while_step and cond_step), its plans appended to
     `callbacks`; None when a plan reads variables of its own or a while condition is not one
     bool (then the loop runs through its Python forward)."""
     a = node.attrs
-    plans = [a["cond_plan"], a["body_plan"]] if node.op.name == "while" else [a["body_plan"]]
+    plans = {"while": lambda: [a["cond_plan"], a["body_plan"]], "cond": lambda: [a["true_plan"], a["false_plan"]],
+             "scan": lambda: [a["body_plan"]]}[node.op.name]()
     if not all(isinstance(p, NativeExecutor) and not p.variables and not p.written_only for p in plans):
         return None
 
     def native(plan, operands):
         callbacks.append(plan.plan_for([_Shaped(sp.shape, np.dtype(sp.dtype)) for sp in operands]).native)
         return len(callbacks) - 1
+    if node.op.name == "cond":  # ins: the predicate, then the free inputs
+        if ins[0].dtype != "bool":
+            return None
+        free = ins[1:]
+        true = native(plans[0], [free[i] for i in a["true_free"]])
+        false = native(plans[1], [free[i] for i in a["false_free"]])
+        return [true, false, len(a["true_free"]), *a["true_free"], len(a["false_free"]), *a["false_free"]]
     if node.op.name == "scan":
         n_carry, n_xs = a["n_carry"], a["n_xs"]
         step_ins = [Spec(sp.shape[1:], sp.dtype) if n_carry <= k < n_carry + n_xs else sp for k, sp in enumerate(ins)]

@@ -55,6 +55,11 @@ class Tracer:
 
         return scan(self, f, init, xs, length, reverse)
 
+    def cond(self, pred, true_fn, false_fn):
+        from layerkit.graph.control_flow import cond
+
+        return cond(self, pred, true_fn, false_fn)
+
     def assign(self, variable, value):
         value = self.read(value)
         if not isinstance(value, (SymbolicTensor, Tensor)):

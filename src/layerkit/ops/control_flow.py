@@ -34,20 +34,26 @@ def _concrete_bool(op_name, value):
 
 
 def cond(pred, true_fn, false_fn):
-    """`true_fn()` if `pred` else `false_fn()`."""
+    """`true_fn()` if `pred` else `false_fn()`.
+
+    Inside a traced function (`lk.function`) with a predicate known only when it runs, both
+    branches are traced and the graph runs the one the predicate picks, as TensorFlow's cond
+    does; its gradient runs the same branch's. The branches must return the same structure of
+    tensors (shapes and dtypes) and must not assign variables. In a Functional model's symbolic
+    pass (shapes only) both branches are traced and the result's spec is theirs."""
     if not _is_symbolic(pred):
         return true_fn() if _concrete_bool("cond", pred) else false_fn()
     tracer = TRACE.tracer
-    before = dict(tracer.current) if tracer is not None else None
+    if tracer is not None:
+        return tracer.cond(pred, true_fn, false_fn)
+    if any(d != 1 for d in pred.shape):
+        raise ValueError(f"cond: the predicate must be a scalar (one element), received shape {tuple(pred.shape)}; "
+                         "for an elementwise choice use ops.where.")
     t, f = true_fn(), false_fn()
-    if tracer is not None and tracer.current != before:
-        raise ValueError("cond: branches that assign variables are not supported inside traced functions (both "
-                         "branches run there); assign the selected value after the cond instead.")
-    t_flat, f_flat = tree.flatten(t), tree.flatten(f)
-    if len(t_flat) != len(f_flat):
-        raise ValueError(f"cond: the branches return different structures ({len(t_flat)} vs {len(f_flat)} tensors).")
+    if tree.structure(t) != tree.structure(f):
+        raise ValueError("cond: the branches return different structures.")
     out = []
-    for a, b in zip(t_flat, f_flat):
+    for a, b in zip(tree.flatten(t), tree.flatten(f)):
         a, b = C.convert_to_tensor(a), C.convert_to_tensor(b)
         if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
             raise ValueError(f"cond: the branches return different tensors: shape {a.shape} {a.dtype} vs "

@@ -15,6 +15,16 @@ def flatten(x):
     return [x]
 
 
+def structure(x):
+    """The nesting of `x`, hashable and comparable: container types and dict keys, None for each
+    leaf (two structures with equal leaves count but other nesting differ)."""
+    if isinstance(x, dict):
+        return (type(x), tuple((k, structure(x[k])) for k in sorted(x)))
+    if isinstance(x, (list, tuple)):
+        return (type(x), tuple(structure(v) for v in x))
+    return None
+
+
 def map_structure(fn, x):
     """`x` with every leaf replaced by `fn(leaf)`, keeping containers (and namedtuples)."""
     if isinstance(x, dict):
