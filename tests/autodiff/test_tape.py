@@ -5,7 +5,7 @@ import pytest
 
 import layerkit as lk
 from layerkit import ops
-from layerkit.ops.primitive import RECORDERS
+from layerkit.ops.primitive import TRACE
 
 
 def T(x):
@@ -18,9 +18,9 @@ def A(t):
 
 @pytest.fixture(autouse=True)
 def no_leaked_recorders():
-    assert RECORDERS == []
+    assert TRACE.recorders == []
     yield
-    assert RECORDERS == [], "a tape is still recording after its test"
+    assert TRACE.recorders == [], "a tape is still recording after its test"
 
 
 # ---- sources and structures --------------------------------------------------------------------------
@@ -432,7 +432,7 @@ def test_stop_recording():
             z = y * x
         w = y * 3.0
     assert tape.gradient([z, w], x) is not None
-    assert RECORDERS == []
+    assert TRACE.recorders == []
 
 
 def test_gradient_inside_block_keeps_recording():
@@ -441,7 +441,7 @@ def test_gradient_inside_block_keeps_recording():
         tape.watch(x)
         y = x * x
         g = tape.gradient(y, x)
-        assert tape in RECORDERS
+        assert tape in TRACE.recorders
         z = y * x
     assert float(g) == 4.0
     assert float(tape.gradient(z, x)) == 12.0
@@ -451,7 +451,7 @@ def test_recorder_removed_when_block_raises():
     with pytest.raises(KeyError):
         with lk.GradientTape():
             raise KeyError("boom")
-    assert RECORDERS == []
+    assert TRACE.recorders == []
 
 
 def test_reset_clears_the_record():
@@ -526,3 +526,33 @@ def test_slice_gradients_of_one_tensor_combine_whether_they_tile_are_disjoint_or
     }
     for name, target in [("tiled", tiled), ("disjoint", disjoint), ("overlap", overlap), ("mixed_axes", mixed_axes)]:
         np.testing.assert_array_equal(np.asarray(tape.gradient(target, x)), expected[name], err_msg=name)
+
+
+def test_a_tape_records_only_its_own_threads_ops():
+    # the recording tapes were one list for the process: a tape open in one thread recorded the
+    # other threads' ops, made their compiled functions run op by op, and a trace in another thread
+    # that cleared and restored the list could put a closed tape back for good
+    import threading
+
+    w = lk.Variable(np.ones(3))
+    opened, other_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other():
+        opened.wait()
+        f = lk.function(lambda x: ops.sum(x * w))
+        seen["result"] = float(f(np.ones(3)))
+        seen["traces"] = f.trace_count  # 1: compiled, not run op by op for the other thread's tape
+        seen["recorders"] = list(TRACE.recorders)
+        other_done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with lk.GradientTape() as tape:
+        opened.set()
+        other_done.wait()
+        y = ops.sum(w * 2.0)
+    thread.join()
+    assert seen == {"result": 3.0, "traces": 1, "recorders": []}
+    assert len(tape._nodes) == 2  # w * 2.0 and the sum: nothing from the other thread
+    np.testing.assert_array_equal(tape.gradient(y, w), [2.0, 2.0, 2.0])

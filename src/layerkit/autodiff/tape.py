@@ -3,7 +3,7 @@ import numpy as np
 
 from layerkit.ops import add, ones_like, zeros_like
 from layerkit.ops.layout import SliceGrad, scatter_slices
-from layerkit.ops.primitive import RECORDERS, TRACE, TupleGrad
+from layerkit.ops.primitive import TRACE, TupleGrad
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 from layerkit.autodiff.variable import Variable
 
@@ -81,12 +81,12 @@ class GradientTape:
 
     def _start(self):
         if not self._recording:
-            RECORDERS.append(self)
+            TRACE.recorders.append(self)
             self._recording = True
 
     def _stop(self):
         if self._recording:
-            RECORDERS.remove(self)
+            TRACE.recorders.remove(self)
             self._recording = False
 
     def watch(self, tensor):

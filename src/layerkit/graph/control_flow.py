@@ -21,7 +21,7 @@ import numpy as np
 
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import Tracer, _is_variable, build_graph
-from layerkit.ops.primitive import RECORDERS, TRACE, TupleGrad, apply, register
+from layerkit.ops.primitive import TRACE, TupleGrad, apply, register
 from layerkit.ops.tensor import SymbolicTensor
 from layerkit.utils import tree
 
@@ -81,14 +81,14 @@ def _subgraph(fn, specs, loop="while_loop", capture_variables=False):
 
     placeholders = [SymbolicTensor(s.shape, s.dtype) for s in specs]
     inner = _CaptureTracer() if capture_variables else Tracer()
-    outer, saved = TRACE.tracer, list(RECORDERS)
+    outer, saved = TRACE.tracer, list(TRACE.recorders)
     TRACE.tracer = inner
-    RECORDERS.clear()  # the enclosing tapes must not see the loop body's placeholders
+    TRACE.recorders.clear()  # the enclosing tapes must not see the loop body's placeholders
     try:
         results = fn(*placeholders)
     finally:
         TRACE.tracer = outer
-        RECORDERS.extend(saved)
+        TRACE.recorders.extend(saved)
     if inner.updates:
         raise ValueError(f"{loop}: the {'branches' if loop == 'cond' else 'loop' + chr(39) + 's functions'} must not "
                          "assign variables inside a traced function.")
@@ -147,7 +147,7 @@ class _ReplayTracer:
         self.parent, self.saved, self.ops, self.applied = parent, saved, ops, 0
         self.current, self.updates, self.order = parent.current, parent.updates, parent.order
         self.assigned = parent.assigned
-        self.outer = list(RECORDERS)
+        self.outer = list(TRACE.recorders)
         self.inputs_at = {}  # position of a saved op -> its inputs in this replay
 
     def read(self, x):
@@ -180,7 +180,7 @@ class _ReplayTracer:
             return self.parent.apply(op, inputs, attrs)
         out = self.saved[k]
         self.inputs_at[k] = inputs
-        for r in RECORDERS:
+        for r in TRACE.recorders:
             if not any(r is o for o in self.outer):
                 r.record(op, inputs, attrs, out)
         return out
@@ -384,7 +384,7 @@ def scan(tracer, f, init, xs, length, reverse):
         y_leaves = [convert_to_tensor(v) for v in tree.flatten(y)] if y is not None else []
         return new_leaves, y_leaves
 
-    save = bool(RECORDERS)  # a tape is recording: keep the step's products for its gradient
+    save = bool(TRACE.recorders)  # a tape is recording: keep the step's products for its gradient
     step_ops, residuals, res_at, products_of = [], [], [], {}
 
     def flat_step(*leaves):

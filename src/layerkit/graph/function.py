@@ -18,7 +18,7 @@ from layerkit.graph.native import make_plan
 from layerkit.graph.passes import optimize
 from layerkit.graph.trace import convert_argument, placeholder_for, trace
 from layerkit.ops import SymbolicTensor, Tensor, convert_to_tensor
-from layerkit.ops.primitive import RECORDERS, TRACE
+from layerkit.ops.primitive import TRACE
 from layerkit.utils import tree
 
 # A function traced this many times has its signature changing every call: say so.
@@ -206,7 +206,7 @@ class Function:
         return ConcreteFunction(self.name, graph, outputs)
 
     def __call__(self, *args, **kwargs):
-        if TRACE.tracer is not None or RECORDERS:
+        if TRACE.tracer is not None or TRACE.recorders:
             # called while another function is traced: inlined there; under a recording tape: run
             # op by op, so the tape sees them (a plan's run records nothing to differentiate)
             return self.fn(*args, **kwargs)

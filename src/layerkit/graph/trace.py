@@ -13,7 +13,7 @@ Python control flow runs once, at trace time: branches and loops on Python value
 from layerkit.backend import as_array
 from layerkit.graph.ir import Graph, Node
 from layerkit.ops import Tensor, cast, convert_to_tensor
-from layerkit.ops.primitive import RECORDERS, TRACE
+from layerkit.ops.primitive import TRACE
 from layerkit.ops.tensor import SymbolicTensor
 from layerkit.utils import tree
 
@@ -41,7 +41,7 @@ class Tracer:
             self.order.append(out)
         else:
             out = Tensor(op.forward(*[x._data for x in inputs], **attrs))
-        for r in RECORDERS:
+        for r in TRACE.recorders:
             r.record(op, inputs, attrs, out)
         return out
 

@@ -12,11 +12,17 @@ REGISTRY = {}
 
 
 class _TraceState(threading.local):
-    """The tracer recording ops into a graph on this thread (layerkit.graph installs it while it
-    traces a function), or None. A tracer has `apply(op, inputs, attrs)` and
-    `assign(variable, value)`."""
+    """Per thread: the tracer recording ops into a graph (layerkit.graph installs it while it
+    traces a function), or None; and the recorders, objects with a `record(op, inputs, attrs,
+    output)` method: the active gradient tapes (layerkit.autodiff pushes and pops them; ops know
+    nothing of what they do with the record). A tracer has `apply(op, inputs, attrs)` and
+    `assign(variable, value)`. A tape records its own thread's ops only: a tape open in one
+    thread neither sees another thread's ops nor turns its compiled functions eager."""
 
     tracer = None
+
+    def __init__(self):
+        self.recorders = []
 
 
 TRACE = _TraceState()
@@ -33,11 +39,6 @@ class TupleGrad:
 
     def __init__(self, index, g):
         self.index, self.g = index, g
-
-
-# Objects with a `record(op, inputs, attrs, output)` method: active gradient tapes and tracers
-# (layerkit.autodiff pushes and pops them; ops know nothing of what they do with the record).
-RECORDERS = []
 
 
 class Primitive(Operation):
@@ -103,7 +104,8 @@ def apply(op, *inputs, **attrs):
     if op.view and inputs[0].__class__ is not Tensor:
         data = data.copy()  # a Variable's buffer changes on assign; a view of it must not
     out = Tensor(data)
-    if RECORDERS:
-        for r in RECORDERS:
+    recorders = TRACE.recorders
+    if recorders:
+        for r in recorders:
             r.record(op, inputs, attrs, out)
     return out
