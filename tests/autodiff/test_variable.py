@@ -127,8 +127,8 @@ def test_assign_scalar_variable():
     assert float(v) == 4.5
 
 
-@pytest.mark.parametrize("method", ["assign", "assign_add", "assign_sub"])
-@pytest.mark.parametrize("shape", [(3, 2), (2,), (2, 3, 1), ()])
+@pytest.mark.parametrize("method,shape", [(m, s) for m in ("assign", "assign_add", "assign_sub")
+                                          for s in [(3, 2), (2,), (2, 3, 1)]] + [("assign", ())])
 def test_assign_shape_mismatch_names_the_variable(method, shape):
     v = lk.Variable(np.zeros((2, 3)), name="kernel")
     with pytest.raises(ValueError) as e:
@@ -136,6 +136,20 @@ def test_assign_shape_mismatch_names_the_variable(method, shape):
     msg = str(e.value)
     assert "'kernel'" in msg and method in msg and "(2, 3)" in msg and str(shape) in msg
     np.testing.assert_array_equal(np.asarray(v), np.zeros((2, 3)))  # unchanged
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_assign_add_and_sub_broadcast_and_cast_the_result_as_keras_does(compiled):
+    # Keras: assign_add(d) is assign(self + d): d broadcasts, and the result is cast (1 - 0.6 -> 0)
+    v, n = lk.Variable(np.zeros((2, 3), "float32")), lk.Variable(np.array([1, 7], "int32"))
+
+    def update():
+        v.assign_add(1.5)
+        v.assign_sub(np.array([0.5, 0.0, -1.0], "float32"))
+        n.assign_add(np.array([-0.6, 0.6], "float32"))
+    (lk.function(update) if compiled else update)()
+    np.testing.assert_array_equal(v.numpy(), [[1.0, 1.5, 2.5]] * 2)
+    np.testing.assert_array_equal(n.numpy(), [0, 7])
 
 
 @pytest.mark.parametrize("var_dtype,value,expected", [

@@ -83,16 +83,30 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, delta):
-        if TRACE.tracer is not None:
-            return self.assign(ops.add(self, delta))
-        core.assign(self._data, core.add(self._data, self._checked(delta, "assign_add")))
-        self._version += 1
-        return self
+        """`assign(self + delta)`, as in Keras: `delta` broadcasts, and the sum is cast to the
+        variable's dtype (an int variable plus 0.6 keeps its value: 1 + 0.6 = 1.6 -> 1)."""
+        return self._assign_op(ops.add, core.add, delta, "assign_add")
 
     def assign_sub(self, delta):
+        """`assign(self - delta)`, as in Keras (see `assign_add`)."""
+        return self._assign_op(ops.subtract, core.subtract, delta, "assign_sub")
+
+    def _assign_op(self, op, kernel, delta, what):
         if TRACE.tracer is not None:
-            return self.assign(ops.subtract(self, delta))
-        core.assign(self._data, core.subtract(self._data, self._checked(delta, "assign_sub")))
+            return self.assign(op(self, delta))
+        data = delta._data if delta.__class__ is Tensor else None
+        if data is not None and data.dtype == self._data.dtype and data.shape == self._data.shape:
+            core.assign(self._data, kernel(self._data, data))  # the usual update: no conversion
+        else:
+            shape = tuple(getattr(delta, "shape", np.shape(delta)))
+            try:
+                fits = np.broadcast_shapes(self._data.shape, shape) == self._data.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(f"Variable '{self.name}'.{what}: expected a value of shape {self._data.shape} (or "
+                                 f"one that broadcasts to it), received {shape}.")
+            core.assign(self._data, self._checked(op(self, delta), what))
         self._version += 1
         return self
 
