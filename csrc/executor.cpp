@@ -370,11 +370,10 @@ class NativePlan {
     const int64_t n_ys = n_out - n_carry;
     for (size_t j = 0; j < spec.out.size(); ++j) {
       const int64_t r = v[5 + j];
-      const size_t want = r < n_carry ? in_bytes[r] : r < n_out ? length * out_bytes[r] : r < n_out + n_carry
-                                                                                              ? length * in_bytes[r - n_out]
-                                                                                              : 0;
-      if (r < 0 || want == 0 || bytes_of(spec.out[j]) != want)
-        throw nb::value_error("scan: a result slot does not fit the loop");
+      if (r < 0 || r >= n_out + n_carry) throw nb::value_error("scan: malformed step attributes");
+      // (an empty batch makes empty carries and results: 0 bytes fit)
+      const size_t want = r < n_carry ? in_bytes[r] : r < n_out ? length * out_bytes[r] : length * in_bytes[r - n_out];
+      if (bytes_of(spec.out[j]) != want) throw nb::value_error("scan: a result slot does not fit the loop");
     }
     std::vector<Slot*> in = spec.in, out = spec.out;
     std::vector<int64_t> picks(v.begin() + 5, v.end());

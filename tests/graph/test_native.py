@@ -228,7 +228,9 @@ def test_a_scan_step_runs_its_step_plan_per_element_and_refuses_what_does_not_fi
     with pytest.raises(ValueError, match="^scan: an operand's size does not fit"):
         plan([0, 1, 1, 5, 0, 0, 1, 2])
     with pytest.raises(ValueError, match="^scan: a result slot does not fit"):
-        plan([0, 1, 1, 4, 0, 0, 1, 7])
+        plan([0, 1, 1, 4, 0, 2, 1, 2])  # the stacked history into the final carry's slot
+    with pytest.raises(ValueError, match="^scan: malformed"):
+        plan([0, 1, 1, 4, 0, 0, 1, 7])  # no result 7
     with pytest.raises(ValueError, match="^scan: malformed"):
         plan([0, 1, 1, 4, 0, 0, 1])
     with pytest.raises(TypeError, match="^scan: the loop's step must be a NativePlan"):
@@ -382,6 +384,15 @@ def test_a_fused_broadcast_over_an_empty_batch_gives_an_empty_result(shapes):
     fn = lambda x, b: ops.relu(x * b) + ops.where(x > 0, x, b)
     got = lk.function(fn)(x, b)
     assert got.shape == fn(lk.convert_to_tensor(x), lk.convert_to_tensor(b)).shape
+
+
+def test_a_scan_over_empty_carries_and_an_rnn_on_an_empty_batch_run_compiled():
+    # a result of 0 bytes was refused as not fitting the loop
+    f = lambda xs: ops.scan(lambda c, x: (c + x, c * 2.0), ops.zeros((0,)), xs)
+    assert [tuple(t.shape) for t in lk.function(f)(np.zeros((5, 0), "float32"))] == [(0,), (5, 0)]
+    rnn = lk.layers.SimpleRNN(3)
+    rnn(np.ones((1, 4, 2), "float32"))
+    assert lk.function(lambda x: rnn(x))(np.zeros((0, 4, 2), "float32")).shape == (0, 3)
 
 
 @pytest.mark.parametrize("layer", ["BatchNormalization", "LayerNormalization"])
