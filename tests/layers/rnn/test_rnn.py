@@ -276,3 +276,14 @@ def test_masking_layer_into_stacked_rnns_matches_keras():
     theirs.set_weights(ours.get_weights())
     for a, b in zip(ours(x), theirs(x)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "SimpleRNN"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_an_rnn_over_no_time_steps_is_refused_naming_the_layer(layer, compiled):
+    rnn = getattr(lk.layers, layer)(3)
+    rnn(np.ones((1, 4, 2), "float32"))
+    call = lk.function(lambda x: rnn(x)) if compiled else (lambda x: rnn(lk.convert_to_tensor(x)))
+    with pytest.raises(ValueError, match=rf"^{layer} '.*': expected at least one time step, received input shape "
+                                         r"\(2, 0, 2\)"):
+        call(np.zeros((2, 0, 2), "float32"))  # compiled, once an IndexError from a slice

@@ -182,6 +182,9 @@ class RNN(Layer):
                 raise ValueError(f"{self._who()}: graph mode (lk.function) cannot trace an RNN over an unknown number "
                                  f"of time steps yet (input shape {tuple(sequences.shape)}); trace with a fixed "
                                  "sequence length.")
+        if sequences.shape[1] == 0:  # (a step loop would have no last output to return)
+            raise ValueError(f"{self._who()}: expected at least one time step, received input shape "
+                             f"{tuple(sequences.shape)}.")
         batch = sequences.shape[0]
         mask = self._check_mask(mask, sequences)
         if initial_state is None:
