@@ -100,6 +100,33 @@ def test_while_loop_eager_and_compiled_agree_including_closures():
     assert "while" in compiled.get_graph(np.array(3.0, "float32"), limit).kernel_counts()
 
 
+@pytest.mark.parametrize("case", ["tuple", "dict"])
+def test_a_compiled_while_loop_takes_nested_loop_variables_as_eagerly(case):
+    x = np.ones(3, "float32")
+    if case == "tuple":
+        f = lambda x: ops.while_loop(lambda i, p: i < 3, lambda i, p: (i + 1, (p[0] * 2.0, p[1] + 1.0)), (0, (x, x)))
+    else:
+        f = lambda x: ops.while_loop(lambda d: d["i"] < 3, lambda d: {"i": d["i"] + 1, "v": d["v"] * 2.0},
+                                     {"i": 0, "v": x})
+    got, expected = lk.function(f)(x), f(lk.convert_to_tensor(x))
+    assert lk.utils.tree.structure(got) == lk.utils.tree.structure(expected)
+    for a, b in zip(lk.utils.tree.flatten(got), lk.utils.tree.flatten(expected)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_while_loop_and_fori_loop_refuse_what_they_cannot_loop_on():
+    x = np.ones(3, "float32")
+    with pytest.raises(ValueError, match=r"while_loop: the condition must return a scalar .* \(3,\)"):
+        lk.function(lambda x: ops.while_loop(lambda v: v < 100.0, lambda v: v * 2.0, x))(x)
+    with pytest.raises(ValueError, match="while_loop: the body must return loop variables in the structure"):
+        lk.function(lambda x: ops.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, (v, v)), (0, x)))(x)
+    # a float bound: eagerly truncated, compiled compared as a float (2 vs 3 iterations) before
+    with pytest.raises(TypeError, match="fori_loop: argument 'upper' must be an integer.*received 2.5"):
+        ops.fori_loop(0, 2.5, lambda i, v: v + 1.0, 0.0)
+    with pytest.raises(TypeError, match="fori_loop: argument 'upper' must be an integer.*dtype float32"):
+        lk.function(lambda n: ops.fori_loop(0, n, lambda i, v: v + 1.0, ops.zeros(())))(np.array(2.5, "float32"))
+
+
 def test_a_compiled_while_loop_runs_natively_as_one_step_with_native_condition_and_body():
     from layerkit.graph.native import NativeExecutor
 

@@ -101,28 +101,47 @@ def _subgraph(fn, specs, loop="while_loop", capture_variables=False):
 
 
 def while_loop(tracer, cond, body, loop_vars, maximum_iterations):
-    from layerkit.ops import convert_to_tensor
+    """`lk.ops.while_loop` on symbolic values: one WHILE node over the flattened loop variables
+    (nested structures allowed). `body` returns a list of the loop variables. Returns the final
+    loop variables, a list in `loop_vars`'s structure."""
+    from layerkit.ops import convert_to_tensor, not_equal
 
-    loop_vars = [tracer.read(convert_to_tensor(v)) for v in loop_vars]
-    cond_plan, cond_free, _ = _subgraph(cond, loop_vars, capture_variables=True)
-    body_plan, body_free, results = _subgraph(lambda *v: list(tree.flatten(body(*v))), loop_vars,
-                                              capture_variables=True)
-    if len(results) != len(loop_vars) or any(tuple(r.shape) != tuple(v.shape) or r.dtype != v.dtype
-                                             for r, v in zip(results, loop_vars)):
+    structure = list(loop_vars)
+    leaves = [tracer.read(convert_to_tensor(v)) for v in tree.flatten(structure)]
+
+    def unflat(*v):
+        return tree.pack_sequence_as(structure, list(v))
+
+    def flat_cond(*v):
+        c = convert_to_tensor(cond(*unflat(*v)))
+        if any(d != 1 for d in c.shape):
+            raise ValueError(f"while_loop: the condition must return a scalar (one element), received shape "
+                             f"{tuple(c.shape)}.")
+        return c if c.dtype == "bool" else not_equal(c, 0)
+
+    def flat_body(*v):
+        out = list(body(*unflat(*v)))
+        if tree.structure(out) != tree.structure(structure):
+            raise ValueError("while_loop: the body must return loop variables in the structure it received: "
+                             f"{_describe(structure)} -> {_describe(out)}.")
+        return [convert_to_tensor(x) for x in tree.flatten(out)]
+    cond_plan, cond_free, _ = _subgraph(flat_cond, leaves, capture_variables=True)
+    body_plan, body_free, results = _subgraph(flat_body, leaves, capture_variables=True)
+    if any(tuple(r.shape) != tuple(v.shape) or r.dtype != v.dtype for r, v in zip(results, leaves)):
         raise ValueError("while_loop: the body must return loop variables of the same shapes and dtypes it "
-                         f"received: {[(v.shape, v.dtype) for v in loop_vars]} -> "
+                         f"received: {[(v.shape, v.dtype) for v in leaves]} -> "
                          f"{[(r.shape, r.dtype) for r in results]}.")
     free = []
     for t in cond_free + body_free:
         if not any(t is f for f in free):
             free.append(t)
     index = {id(t): i for i, t in enumerate(free)}
-    attrs = {"cond_plan": cond_plan, "body_plan": body_plan, "n_vars": len(loop_vars),
+    attrs = {"cond_plan": cond_plan, "body_plan": body_plan, "n_vars": len(leaves),
              "cond_free": tuple(index[id(t)] for t in cond_free), "body_free": tuple(index[id(t)] for t in body_free),
              "maximum_iterations": maximum_iterations}
-    loop = tracer.apply(WHILE, tuple(loop_vars) + tuple(free), attrs)
-    return [tracer.apply(TUPLE_GET, (loop,), {"index": i, "shape": tuple(v.shape), "dtype": v.dtype})
-            for i, v in enumerate(loop_vars)]
+    loop = tracer.apply(WHILE, tuple(leaves) + tuple(free), attrs)
+    return unflat(*[tracer.apply(TUPLE_GET, (loop,), {"index": i, "shape": tuple(v.shape), "dtype": v.dtype})
+                    for i, v in enumerate(leaves)])
 
 
 # ---- scan ----------------------------------------------------------------------------------------

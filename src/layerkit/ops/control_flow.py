@@ -2,15 +2,18 @@
 
 Eagerly they are Python control flow on concrete values, and gradients flow through every
 iteration the tape saw. Inside a traced function (`lk.function`):
-- `cond` on a symbolic predicate computes both branches and selects the results elementwise
-  (both must return the same structure of shapes and dtypes, and must not assign variables);
+- `cond` on a symbolic predicate becomes one node running the branch the predicate picks (both
+  are traced: they must return the same structure of shapes and dtypes, and must not assign
+  variables);
 - `scan` becomes one loop node running its traced step once per element (its gradient is a
   scan the other way; see layerkit.graph.control_flow), and so does `fori_loop` with static
   bounds;
 - `while_loop` with a symbolic condition becomes one loop node running traced cond/body
-  subgraphs until the condition fails. Its trip count depends on data, so it is not
+  subgraphs until the condition fails (nested loop variables allowed). Its trip count depends on data, so it is not
   reverse-differentiable (use scan or fori_loop with static bounds when you need gradients).
 """
+import numpy as np
+
 from layerkit.ops import core as C
 from layerkit.ops import elementwise as E
 from layerkit.ops import layout as S
@@ -76,7 +79,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
         if TRACE.tracer is None:
             raise ValueError("while_loop: a loop on symbolic tensors can only run inside a traced function "
                              "(lk.function); in a Functional model, run it inside a layer's call().")
-        out = TRACE.tracer.while_loop(cond, body, vars_, maximum_iterations)
+        out = TRACE.tracer.while_loop(cond, lambda *v: as_list(body(*v)), vars_, maximum_iterations)
         return out[0] if single else type(loop_vars)(out)
     i = 0
     while (maximum_iterations is None or i < maximum_iterations) and _concrete_bool("while_loop", cond(*vars_)):
@@ -129,7 +132,15 @@ def fori_loop(lower, upper, body_fun, init_val):
     Inside a traced function, on symbolic values, static bounds make one `scan` loop node
     (differentiable; `i` is then an int32 scalar tensor, as in Keras on JAX) and symbolic bounds a
     `while_loop`; a body that needs `i` as a Python int (to index a list, say) is unrolled
-    instead."""
+    instead. The bounds must be integers (Python ints or integer tensors), as in JAX: a float
+    bound is refused rather than truncated one way eagerly and compared another way compiled."""
+    for name, bound in (("lower", lower), ("upper", upper)):
+        dtype = getattr(bound, "dtype", None)
+        if isinstance(bound, (float, np.floating)) or (dtype is not None and not np.issubdtype(np.dtype(str(dtype)),
+                                                                                               np.integer)):
+            got = repr(bound) if dtype is None or isinstance(bound, np.floating) else f"a tensor of dtype {dtype}"
+            raise TypeError(f"fori_loop: argument '{name}' must be an integer (a Python int or an integer tensor), "
+                            f"received {got}.")
     if _is_symbolic(lower) or _is_symbolic(upper):
         def c(i, val):
             return E.less(i, upper)
