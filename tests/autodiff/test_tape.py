@@ -556,3 +556,19 @@ def test_a_tape_records_only_its_own_threads_ops():
     assert seen == {"result": 3.0, "traces": 1, "recorders": []}
     assert len(tape._nodes) == 2  # w * 2.0 and the sum: nothing from the other thread
     np.testing.assert_array_equal(tape.gradient(y, w), [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_output_gradients_of_the_wrong_shape_or_count_are_refused_naming_the_argument(compiled):
+    def grad(x, ups):
+        with lk.GradientTape() as tape:
+            tape.watch(x)
+            y = x * 2.0
+        return tape.gradient(y, x, output_gradients=ups)
+    run = lk.function(grad) if compiled else lambda x, u: grad(lk.convert_to_tensor(x), u)
+    x = np.ones(3, "float32")
+    with pytest.raises(ValueError, match=r"output_gradients\[0\] has shape \(2,\), expected .* \(3,\)"):
+        run(x, np.ones(2, "float32"))  # once a reshape error from inside the backward pass
+    with pytest.raises(ValueError, match="`output_gradients` has 2 entries for 1 targets"):
+        run(x, [np.ones(3, "float32"), np.ones(3, "float32")])
+    np.testing.assert_array_equal(run(x, np.full(3, 0.5, "float32")), [1.0, 1.0, 1.0])

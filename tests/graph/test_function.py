@@ -575,3 +575,19 @@ def test_unhashable_python_arguments_never_share_a_trace():
         warnings.simplefilter("ignore")  # one trace per object: the retracing warning is expected
         got = [float(np.asarray(f(x, Config(float(i))))[0]) for i in range(8)]
     assert got == [float(i) for i in range(8)]
+
+
+@pytest.mark.parametrize("reps", [(2, 1), (1, 3), (2, 2), (3,)])
+def test_tile_works_compiled_over_an_unknown_batch(reps):
+    x = np.arange(12, dtype="float32").reshape(3, 4)
+    f = lk.function(lambda x: ops.tile(x, reps), input_signature=[lk.TensorSpec((None, 4), "float32")])
+    np.testing.assert_array_equal(f(x), np.tile(x, reps))  # once int(None) inside broadcast_to
+
+
+def test_filling_a_shape_with_unknown_sizes_says_what_to_use_instead():
+    spec = [lk.TensorSpec((None, 4), "float32")]
+    with pytest.raises(ValueError, match=r"^ones: the shape \(None, 4\) has unknown dimensions.*ops.ones_like\(x\)"):
+        lk.function(lambda x: ops.ones(ops.shape(x)), input_signature=spec)(np.ones((3, 4), "float32"))
+    with pytest.raises(ValueError, match=r"^broadcast_to: the target shape \(None, 4\) has unknown dimensions"):
+        lk.function(lambda x: ops.broadcast_to(ops.ones((1, 4)), ops.shape(x)),
+                    input_signature=spec)(np.ones((3, 4), "float32"))

@@ -149,6 +149,15 @@ class GradientTape:
                 raise TypeError(f"GradientTape.gradient: sources must be Tensors or Variables, received "
                                 f"{type(s).__name__}.")
         ups = [None] * len(targets) if output_gradients is None else _flatten(output_gradients)[0]
+        if len(ups) != len(targets):
+            raise ValueError(f"GradientTape.gradient: `output_gradients` has {len(ups)} entries for {len(targets)} "
+                             "targets; pass one per target.")
+        for k, (t, u) in enumerate(zip(targets, ups)):
+            shape = getattr(u, "shape", None) if u is not None else None
+            if shape is not None and None not in tuple(shape) and None not in tuple(t.shape) and \
+                    tuple(shape) != tuple(t.shape):
+                raise ValueError(f"GradientTape.gradient: output_gradients[{k}] has shape {tuple(shape)}, expected the "
+                                 f"shape of its target, {tuple(t.shape)}.")
         was_recording = self._recording
         self._stop()  # the backward pass is recorded by outer tapes only
         try:

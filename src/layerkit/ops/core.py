@@ -163,20 +163,26 @@ def stop_gradient(x):
 
 # ---- constants ----------------------------------------------------------------------------------
 
-def _shape_tuple(shape):
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+def _shape_tuple(shape, op):
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    shape = tuple(shape)
+    if any(d is None for d in shape):
+        raise ValueError(f"{op}: the shape {shape} has unknown dimensions (a traced function with None dimensions); "
+                         f"to fill a tensor shaped like x, use ops.{op}_like(x).")
+    return tuple(int(d) for d in shape)
 
 
 def zeros(shape, dtype=None):
-    return Tensor(np.zeros(_shape_tuple(shape), dtype=standardize_dtype(dtype)))
+    return Tensor(np.zeros(_shape_tuple(shape, "zeros"), dtype=standardize_dtype(dtype)))
 
 
 def ones(shape, dtype=None):
-    return Tensor(np.ones(_shape_tuple(shape), dtype=standardize_dtype(dtype)))
+    return Tensor(np.ones(_shape_tuple(shape, "ones"), dtype=standardize_dtype(dtype)))
 
 
 def full(shape, fill_value, dtype=None):
-    return Tensor(np.full(_shape_tuple(shape), fill_value, dtype=standardize_dtype(dtype)))
+    return Tensor(np.full(_shape_tuple(shape, "full"), fill_value, dtype=standardize_dtype(dtype)))
 
 
 # A tensor of x's shape filled with a value: a primitive only so that it works where x's shape is

@@ -196,6 +196,9 @@ def broadcast_to(x, shape):
     x = C.convert_to_tensor(x)
     if x.shape == tuple(shape):  # before int(): a symbolic tensor may keep its None dimensions
         return _unchanged(x)
+    if any(d is None for d in shape):
+        raise ValueError(f"broadcast_to: the target shape {tuple(shape)} has unknown dimensions (a traced function "
+                         "with None dimensions); broadcast against a tensor instead (x + ops.zeros_like(y)).")
     shape = tuple(int(d) for d in shape)
     try:
         return apply(BROADCAST_TO, x, shape=shape)
@@ -482,6 +485,11 @@ def tile(x, repeats):
     if len(reps) > x.ndim:
         x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
     reps = (1,) * (x.ndim - len(reps)) + reps
+    if None in x.shape:  # sizes known only when the graph runs: copies side by side, axis by axis
+        for axis, r in enumerate(reps):
+            if r != 1:
+                x = concatenate([x] * r, axis=axis)
+        return x
     inter = [v for d in x.shape for v in (1, d)]
     target = [v for r, d in zip(reps, x.shape) for v in (r, d)]
     return reshape(broadcast_to(reshape(x, inter), target), [r * d for r, d in zip(reps, x.shape)])
