@@ -591,3 +591,10 @@ def test_filling_a_shape_with_unknown_sizes_says_what_to_use_instead():
     with pytest.raises(ValueError, match=r"^broadcast_to: the target shape \(None, 4\) has unknown dimensions"):
         lk.function(lambda x: ops.broadcast_to(ops.ones((1, 4)), ops.shape(x)),
                     input_signature=spec)(np.ones((3, 4), "float32"))
+
+
+def test_arithmetic_on_bools_is_refused_compiled_as_eagerly_naming_the_op():
+    b = np.array([True, False])
+    for op in (ops.add, ops.maximum):
+        with pytest.raises(TypeError, match=f"^{op.__name__}: expected a numeric array, received bool"):
+            lk.function(lambda x: op(x, x))(b)  # once named after the plan's step ("binary")

@@ -62,6 +62,8 @@ def logical_not(x):
 
 def _broadcast_spec(name):
     def infer(x1, x2):
+        if x1.dtype == "bool":  # as the eager kernels refuse it (a traced function would fail in its plan)
+            raise TypeError(f"{name}: expected a numeric array, received bool")
         return C.broadcast_shapes(name, x1.shape, x2.shape), x1.dtype
     return infer
 
