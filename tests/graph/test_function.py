@@ -598,3 +598,18 @@ def test_arithmetic_on_bools_is_refused_compiled_as_eagerly_naming_the_op():
     for op in (ops.add, ops.maximum):
         with pytest.raises(TypeError, match=f"^{op.__name__}: expected a numeric array, received bool"):
             lk.function(lambda x: op(x, x))(b)  # once named after the plan's step ("binary")
+
+
+def test_variables_are_created_on_the_first_trace_only_and_persist():
+    def accumulate(x):
+        acc = lk.Variable(np.zeros(x.shape, "float32"), name="acc")
+        acc.assign_add(x)
+        return acc * 2.0
+    f = lk.function(accumulate)
+    got = [np.asarray(f(np.ones(3, "float32"))) for _ in range(3)]
+    np.testing.assert_array_equal(got, [[2.0] * 3, [4.0] * 3, [6.0] * 3])  # one variable, as tf.function's
+    with pytest.raises(ValueError, match=r"created variables \(acc.*\) when traced again"):
+        f(np.ones(4, "float32"))  # a new shape: a second trace would make a second variable
+    model = lk.Sequential([lk.layers.Dense(2)])
+    g = lk.function(lambda x: model(x))  # built on the first trace; later traces reuse its weights
+    assert g(np.ones((1, 3), "float32")).shape == (1, 2) and g(np.ones((4, 3), "float32")).shape == (4, 2)

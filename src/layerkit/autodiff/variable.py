@@ -47,6 +47,9 @@ class Variable(Tensor):
         self.regularizer = None  # set by Layer.add_weight: its penalty joins the layer's losses
         self.constraint = None  # set by Layer.add_weight: optimizers project the variable after updates
         self._version = 0  # counts assigns: a tape refuses gradients through overwritten values
+        created = getattr(TRACE.tracer, "created", None)
+        if created is not None:  # made while a function is traced: it lives on past the trace
+            created.append(self)
 
     @property
     def value(self):

@@ -112,6 +112,7 @@ class Function:
         # where the calls' sizes differed (TensorFlow's relaxation: only what changed)
         self._generic = None
         self.trace_count = 0
+        self._traced = False  # a trace has completed: later traces must not create variables
         functools.update_wrapper(self, fn)
 
     def __get__(self, obj, objtype=None):  # used as a method decorator
@@ -202,7 +203,8 @@ class Function:
         for i, t in enumerate(tensors):
             placeholders[id(t)] = SymbolicTensor(shapes[i], t.dtype) if shapes is not None else placeholder_for(t)
         sym_args, sym_kwargs = tree.map_structure(lambda x: placeholders.get(id(x), x), (args, kwargs))
-        graph, outputs = trace(self.fn, sym_args, sym_kwargs, placeholders)
+        graph, outputs = trace(self.fn, sym_args, sym_kwargs, placeholders, self.name, first=not self._traced)
+        self._traced = True
         return ConcreteFunction(self.name, graph, outputs)
 
     def __call__(self, *args, **kwargs):
@@ -238,6 +240,10 @@ def function(fn=None, input_signature=None, reduce_retracing=False, jit_compile=
 
     Variables are captured by reference and their assignments are part of the graph. Python
     control flow runs at trace time. Usable as a decorator, with or without arguments.
+
+    Variables the function creates (a model built on its first call) are created on its first
+    trace only and kept across calls, as with TensorFlow's tf.function: a variable created inside
+    holds its value from call to call, and a later trace that would create new ones is refused.
 
     Called while another function is traced, it is inlined into that trace. Called under a
     recording `GradientTape`, it runs op by op, so that the tape can differentiate it (put the

@@ -29,6 +29,7 @@ class Tracer:
         self.assigned = {}  # id(value) -> (the variable it was assigned to, value): tapes read it
         self.called_layers = []  # layers called at the top level: their losses are the trace's
         self.order = []  # symbolic results in the order the function computed them
+        self.created = []  # variables created while tracing (a layer built on its first call)
 
     def read(self, x):
         return self.current.get(id(x), x) if _is_variable(x) else x
@@ -74,14 +75,21 @@ class Tracer:
         self.assigned[id(value)] = (variable, value)
 
 
-def trace(fn, args, kwargs, placeholders):
+def trace(fn, args, kwargs, placeholders, name="function", first=True):
     """Runs `fn(*args, **kwargs)` with `placeholders` (a dict id(arg leaf) -> SymbolicTensor)
-    standing for the tensor arguments, and returns (Graph, the output structure)."""
+    standing for the tensor arguments, and returns (Graph, the output structure). Only a
+    function's `first` trace may create variables (they persist, as the function's own)."""
     tracer = Tracer()
     previous = TRACE.tracer
     TRACE.tracer = tracer
     try:
         outputs = fn(*args, **kwargs)
+        if tracer.created and not first:
+            raise ValueError(
+                f"function '{name}' created variables ({', '.join(v.name for v in tracer.created)}) when traced again "
+                "for new arguments. A traced function creates its variables once, on its first trace, and keeps "
+                "them across calls (as TensorFlow's tf.function does): create them outside the function, or build "
+                "the layers before tracing it again.")
     finally:
         TRACE.tracer = previous
         for layer in tracer.called_layers:  # symbolic values of this trace: no use outside it
