@@ -613,3 +613,10 @@ def test_variables_are_created_on_the_first_trace_only_and_persist():
     model = lk.Sequential([lk.layers.Dense(2)])
     g = lk.function(lambda x: model(x))  # built on the first trace; later traces reuse its weights
     assert g(np.ones((1, 3), "float32")).shape == (1, 2) and g(np.ones((4, 3), "float32")).shape == (4, 2)
+
+
+def test_python_values_passed_for_an_input_signature_become_its_tensors():
+    f = lk.function(lambda x: x * 2.0, input_signature=[lk.TensorSpec((3,), "float32")])
+    np.testing.assert_array_equal(f([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0])  # "called with tensors []" before
+    with pytest.raises(ValueError, match=r"called with tensors \[\(\(2,\), 'float32'\)\], which do not match"):
+        f([1.0, 2.0])

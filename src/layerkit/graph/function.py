@@ -125,6 +125,10 @@ class Function:
         return bound[id(obj)]
 
     def _leaves(self, args, kwargs):
+        if self.input_signature is not None and len(args) == len(self.input_signature):
+            # an argument given as Python values (a list of floats) is the tensor its spec describes
+            args = tuple(convert_to_tensor(np.asarray(a, dtype=s.dtype)) if isinstance(s, TensorSpec) and isinstance(
+                a, (list, tuple, int, float, bool)) else a for a, s in zip(args, self.input_signature))
         if not kwargs and all(a.__class__ is Tensor or type(a) is np.ndarray for a in args):
             # the common call, arrays or tensors only: no structure to walk
             tensors = [a if a.__class__ is Tensor else convert_to_tensor(a) for a in args]
