@@ -620,3 +620,35 @@ def test_python_values_passed_for_an_input_signature_become_its_tensors():
     np.testing.assert_array_equal(f([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0])  # "called with tensors []" before
     with pytest.raises(ValueError, match=r"called with tensors \[\(\(2,\), 'float32'\)\], which do not match"):
         f([1.0, 2.0])
+
+
+def test_one_value_assigned_to_two_variables_reaches_both():
+    # written in place into a by its fused node, the value's write-back to b was dropped
+    a, b = lk.Variable(np.full(3, 1.0, "float32")), lk.Variable(np.zeros(3, "float32"))
+
+    def step(x):
+        y = a * 2.0 + x
+        a.assign(y)
+        b.assign(y)
+        return x
+    lk.function(step)(np.ones(3, "float32"))
+    np.testing.assert_array_equal(a.numpy(), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(b.numpy(), [3.0, 3.0, 3.0])
+
+
+def test_a_tape_stops_at_an_assigned_variable_as_eagerly():
+    # eagerly a variable is a leaf after an assign; compiled, the gradient flowed on into the value
+    def make(v):
+        def f(x):
+            with lk.GradientTape() as tape:
+                tape.watch(x)
+                v.assign_add(x * 3.0)
+                loss = ops.sum(v * x)
+            return tape.gradient(loss, [x, v])
+        return f
+    x = np.array([1.0, -1.0, 0.5], "float32")
+    eager = make(lk.Variable(np.full(3, 2.0, "float32")))(lk.convert_to_tensor(x))
+    compiled = lk.function(make(lk.Variable(np.full(3, 2.0, "float32"))))(x)
+    for got, expected in zip(compiled, eager):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(compiled[0]), [5.0, -1.0, 3.5])  # v's new value, not d(v)/dx too

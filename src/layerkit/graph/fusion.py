@@ -225,8 +225,13 @@ def update_in_place(g):
     producers = g.producers()
     consumers = g.consumers()
     var_value = {id(v.ref): v.id for v in g.values if v.kind == "variable"}
+    assigned_to = {}
+    for _, vid in g.updates:
+        assigned_to[vid] = assigned_to.get(vid, 0) + 1
     done = set()
     for var, vid in g.updates:
+        if assigned_to[vid] > 1:  # one value for several variables: each gets it by write-back
+            continue
         node = producers.get(vid)
         old = var_value.get(id(var))
         if node is None or node.op is not FUSED_ELEMENTWISE or old is None or old not in node.inputs:

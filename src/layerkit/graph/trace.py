@@ -12,7 +12,7 @@ Python control flow runs once, at trace time: branches and loops on Python value
 """
 from layerkit.backend import as_array
 from layerkit.graph.ir import Graph, Node
-from layerkit.ops import Tensor, cast, convert_to_tensor
+from layerkit.ops import Tensor, cast, convert_to_tensor, stop_gradient
 from layerkit.ops.primitive import TRACE
 from layerkit.ops.tensor import SymbolicTensor
 from layerkit.utils import tree
@@ -70,9 +70,13 @@ class Tracer:
                              f"received {tuple(value.shape)}.")
         if value.dtype != variable.dtype:
             value = cast(value, variable.dtype)
-        self.current[id(variable)] = value
+        # reads of the variable from here on see the value through a stop_gradient (an alias, no
+        # copy): a tape takes it for the variable, a leaf as eagerly, and its gradient does not
+        # flow on into what the value was computed from
+        read = stop_gradient(value)
+        self.current[id(variable)] = read
         self.updates[id(variable)] = (variable, value)
-        self.assigned[id(value)] = (variable, value)
+        self.assigned[id(read)] = (variable, read)
 
 
 def trace(fn, args, kwargs, placeholders, name="function", first=True):
