@@ -652,3 +652,51 @@ def test_a_tape_stops_at_an_assigned_variable_as_eagerly():
     for got, expected in zip(compiled, eager):
         np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(compiled[0]), [5.0, -1.0, 3.5])  # v's new value, not d(v)/dx too
+
+
+def test_broadcast_gradients_are_summed_when_a_size_is_known_only_at_run_time():
+    # sum_to compared (None, 5) with (None, 5) while tracing and reduced nothing: a y of (1, 5)
+    # broadcast against (3, 5) got a (3, 5) gradient of ones instead of (1, 5) of threes
+    @lk.function(reduce_retracing=True)
+    def grad(x, y):
+        with lk.GradientTape() as tape:
+            tape.watch([x, y])
+            loss = ops.sum(x * y + y)
+        return tape.gradient(loss, [x, y])
+    x = np.full((3, 5), 2.0, "float32")
+    grad(x, np.ones((3, 5), "float32"))
+    dx, dy = grad(x, np.ones((1, 5), "float32"))  # traced again with y (None, 5)
+    assert dy.shape == (1, 5) and dx.shape == (3, 5)
+    np.testing.assert_array_equal(dy, np.full((1, 5), 9.0))
+    spec = [lk.TensorSpec((None, None), "float32")] * 2
+    dx, dy = lk.function(grad.fn, input_signature=spec)(np.ones((4, 1), "float32"), np.ones((1, 5), "float32"))
+    assert dx.shape == (4, 1) and dy.shape == (1, 5)
+    np.testing.assert_array_equal(dx, np.full((4, 1), 5.0))
+    np.testing.assert_array_equal(dy, np.full((1, 5), 8.0))
+
+
+def test_iterating_a_tensor_of_unknown_length_in_a_trace_is_refused_not_endless():
+    f = lk.function(lambda x: ops.stack([row * 2.0 for row in x]), input_signature=[lk.TensorSpec((None, 3))])
+    with pytest.raises(TypeError, match=r"iteration over a symbolic tensor of shape \(None, 3\).*ops.scan"):
+        f(np.ones((4, 3), "float32"))  # once spun forever: getitem on an unknown size never raised IndexError
+    g = lk.function(lambda x: ops.stack([row * 2.0 for row in x]))
+    np.testing.assert_array_equal(g(np.ones((2, 3), "float32")), np.full((2, 3), 2.0))
+
+
+def test_numpy_integer_arguments_are_python_values_and_symbolic_tensors_have_no_value():
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    assert lk.function(lambda x, r: ops.tile(x, r))(x, np.int64(2)).shape == (2, 6)  # once (2, 3)
+    assert len(lk.function(lambda x, k: ops.split(x, k, axis=1))(x, np.int64(3))) == 3  # once 1
+    with pytest.raises(TypeError, match="has no value to read"):
+        lk.function(lambda x: x.numpy())(x)
+    with pytest.raises(TypeError, match="has no value to format with '.2f'"):
+        lk.function(lambda x: f"{x:.2f}")(x)
+
+
+def test_misaligned_and_big_endian_arrays_are_taken_as_eagerly():
+    raw = np.zeros(81, np.uint8)[1:].view("float32").reshape(4, 5)  # an odd byte offset: not aligned
+    raw[...] = 1.0
+    big = np.arange(6, dtype=">f4").reshape(2, 3)
+    f = lk.function(lambda a: ops.sum(a * 2.0))
+    assert not raw.flags.aligned and float(f(raw)) == 40.0 and float(f(raw)) == 40.0
+    assert float(f(big)) == 30.0 and float(ops.sum(lk.convert_to_tensor(big))) == 15.0

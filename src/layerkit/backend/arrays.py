@@ -19,7 +19,8 @@ def contiguous(a):
 def as_array(value, dtype=None):
     """A contiguous numpy array of `value` in `dtype` (inferred as Keras does when None:
     Python and numpy floats become floatx, Python ints int32 unless they overflow)."""
-    if dtype is None and type(value) is np.ndarray and value.dtype in _SUPPORTED and value.flags.c_contiguous:
+    if dtype is None and type(value) is np.ndarray and value.dtype in _SUPPORTED and value.flags.c_contiguous \
+            and value.flags.aligned:
         return value  # already what the core takes: the common case, kept cheap
     if dtype is not None:
         dtype = standardize_dtype(dtype)
@@ -42,4 +43,8 @@ def as_array(value, dtype=None):
             raise TypeError(f"Cannot convert a value of type {type(value).__name__} to a tensor: {value!r:.80}")
         else:
             raise TypeError(f"Unsupported array dtype {a.dtype} (supported: float32, float64, int32, int64, bool).")
+    if not a.dtype.isnative:  # big-endian data: the kernels read this machine's byte order
+        a = a.astype(a.dtype.newbyteorder("="))
+    if not a.flags.aligned:  # a view at an odd byte offset: the kernels read whole elements
+        a = a.copy()
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)  # (ascontiguousarray makes 0-d 1-d)

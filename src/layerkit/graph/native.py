@@ -31,7 +31,7 @@ from layerkit.graph.executor import node_label
 from layerkit.graph.fusion import _B, _U
 from layerkit.ops import Tensor
 from layerkit.ops.core import split_axis
-from layerkit.ops.layout import _numpy_key, concat_slices, pad_interior, slice_grad_layout
+from layerkit.ops.layout import _numpy_key, _sum_like_axes, concat_slices, pad_interior, slice_grad_layout
 from layerkit.ops.reduction import reduce_passes
 
 ALIGN = 64  # arena offsets: cache-line aligned
@@ -115,6 +115,10 @@ def _linear(attrs, ins, outs):
     return "linear", [math.prod(x[:-1]), w[0] if tw else w[1], x[-1], int(tw), attrs["activation"]], []
 
 
+def _sum_like(attrs, ins, outs):  # (the second input only gives the shape)
+    return _reduce(0)({"axis": _sum_like_axes(ins[0].shape, ins[1].shape)}, ins[:1], outs) + ([0],)
+
+
 def _fused(attrs, ins, outs):
     code = np.asarray(attrs["code"], np.int64)
     return ("fused_elementwise", [DTYPE_CODES[attrs["dtype"]], attrs["n_regs"], code.shape[0]] + code.ravel().tolist(),
@@ -165,7 +169,7 @@ RULES.update({
     "logical_and": _binary(_B.index(None)), "logical_or": _binary(_B.index(None) + 1),
     "where": lambda attrs, ins, outs: ("where", [], []),
     "cast": lambda attrs, ins, outs: ("cast", [], []),
-    "matmul": _matmul, "linear": _linear, "fused_elementwise": _fused,
+    "matmul": _matmul, "linear": _linear, "fused_elementwise": _fused, "sum_like": _sum_like,
     "sum": _reduce(0), "prod": _reduce(1), "max": _reduce(2), "min": _reduce(3),
     "argmax": _arg(True), "argmin": _arg(False),
     "transpose": _strided(lambda b, attrs, outs: b.transpose(attrs["axes"])),
@@ -323,9 +327,9 @@ class NativeExecutor:
         self._updated = [var for var, _ in graph.updates]
 
     def _plan(self, arrays):
-        """(the arrays as C-contiguous arrays, the plan built for their shapes)."""
-        if not all(a.flags.c_contiguous for a in arrays):
-            arrays = [np.require(a, requirements="C") for a in arrays]
+        """(the arrays as C-contiguous, aligned arrays, the plan built for their shapes)."""
+        if not all(a.flags.c_contiguous and a.flags.aligned for a in arrays):
+            arrays = [np.require(a, requirements=["C", "A"]) for a in arrays]
         key = tuple(a.shape for a in arrays)
         entry = self._plans.get(key)
         if entry is None:
@@ -383,7 +387,7 @@ class NativeExecutor:
                                   [slot[o] for o in out_ids], n.inputs, out_ids))
                 labels.append(node_label(n, [specs[i].shape for i in n.inputs]))
                 continue
-            if n.op.name in _ALIAS_OPS:
+            if n.op.name in _ALIAS_OPS or (n.op.name == "sum_like" and ins[0].shape == outs[0].shape):
                 kinds[n.output], args[n.output] = _SLOT_ALIAS, n.inputs[0]
                 continue
             for out_k, in_k in n.attrs.get("inplace", ()):

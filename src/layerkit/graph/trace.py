@@ -10,6 +10,8 @@ While a Tracer is installed (ops.primitive.TRACE), `apply` hands every primitive
   the backward pass into the same graph.
 Python control flow runs once, at trace time: branches and loops on Python values unroll.
 """
+import numpy as np
+
 from layerkit.backend import as_array
 from layerkit.graph.ir import Graph, Node
 from layerkit.ops import Tensor, cast, convert_to_tensor, stop_gradient
@@ -182,9 +184,14 @@ def placeholder_for(x):
 
 
 def convert_argument(x):
-    """Tensors and arrays become tensor arguments; Variables and everything else stay as they are."""
+    """Tensors and arrays become tensor arguments; Variables and everything else stay as they
+    are. A numpy integer or bool scalar (np.int64(2)) is a Python value, as a Python int is: ops
+    take it for a size, a count or an axis (as a tensor, `ops.tile(x, np.int64(2))` had nothing
+    to read its repeats from); a numpy float scalar is data, a tensor argument."""
     if isinstance(x, (Tensor, SymbolicTensor)):
         return x
+    if isinstance(x, (np.integer, np.bool_)):
+        return x.item()
     if hasattr(x, "__array__") and hasattr(x, "shape") and hasattr(x, "dtype"):
         return convert_to_tensor(x)
     return x

@@ -92,7 +92,7 @@ def _binary(name, grad, float_only=False, compare=False):
 
 def _reduced(ctx, grads):
     """Each input gradient summed back over the axes its input was broadcast along."""
-    return tuple(None if g is None or not ctx.needs(i) else S.sum_to(g, ctx.inputs[i].shape)
+    return tuple(None if g is None or not ctx.needs(i) else S.sum_to(g, ctx.inputs[i])
                  for i, g in enumerate(grads))
 
 
@@ -162,8 +162,8 @@ def _where_grad(ctx, g):
     c, x1, x2 = ctx.inputs
     z = C.zeros((), g.dtype)
     return (None,
-            S.sum_to(where(c, g, z), x1.shape) if ctx.needs(1) else None,
-            S.sum_to(where(c, z, g), x2.shape) if ctx.needs(2) else None)
+            S.sum_to(where(c, g, z), x1) if ctx.needs(1) else None,
+            S.sum_to(where(c, z, g), x2) if ctx.needs(2) else None)
 
 
 WHERE = register("where", forward=core.where, infer=_where_spec, grad=_where_grad, kernels=("where",))

@@ -189,7 +189,7 @@ def _broadcast_to_spec(x, shape):
 
 BROADCAST_TO = register(
     "broadcast_to", forward=core.broadcast_to, infer=_broadcast_to_spec,
-    grad=lambda ctx, g: (sum_to(g, ctx.inputs[0].shape),), kernels=("broadcast_to",))
+    grad=lambda ctx, g: (sum_to(g, ctx.inputs[0]),), kernels=("broadcast_to",))
 
 
 def broadcast_to(x, shape):
@@ -212,7 +212,7 @@ def broadcast_to(x, shape):
 BROADCAST_LIKE = register(
     "broadcast_like", forward=lambda g, like: core.broadcast_to(g, like.shape), infer=lambda g, like: (like.shape,
                                                                                                       g.dtype),
-    grad=lambda ctx, gg: (sum_to(gg, ctx.inputs[0].shape), None), kernels=("broadcast_to",))
+    grad=lambda ctx, gg: (sum_to(gg, ctx.inputs[0]), None), kernels=("broadcast_to",))
 
 
 def broadcast_like(g, like):
@@ -222,9 +222,35 @@ def broadcast_like(g, like):
     return apply(BROADCAST_LIKE, g, like)
 
 
-def sum_to(g, shape):
-    """Sums `g` over the axes along which a tensor of `shape` was broadcast to `g`'s shape."""
-    shape = tuple(shape)
+def _sum_like_axes(g_shape, like_shape):
+    """The axes of `g_shape` along which a tensor of `like_shape` was broadcast to it."""
+    lead = len(g_shape) - len(like_shape)
+    return tuple(range(lead)) + tuple(lead + i for i, d in enumerate(like_shape) if d == 1 and g_shape[lead + i] != 1)
+
+
+def _sum_like_forward(g, like):
+    from layerkit.ops.reduction import reduce_passes
+
+    for outer, n, inner in reduce_passes(g.shape, _sum_like_axes(g.shape, like.shape)):
+        g = core.sum(g, outer, n, inner)
+    return g.reshape(like.shape)
+
+
+# g summed to the shape of `like`, read at run time: the broadcasting gradients use it where a
+# size is known only when the graph runs (a None dimension may be 1 then, and broadcast).
+SUM_LIKE = register(
+    "sum_like", forward=_sum_like_forward, infer=lambda g, like: (like.shape, g.dtype),
+    grad=lambda ctx, gg: (broadcast_like(gg, ctx.inputs[0]), None), kernels=("sum",))
+
+
+def sum_to(g, target):
+    """Sums `g` over the axes along which `target` (a tensor, or a shape) was broadcast to `g`'s
+    shape. Given a tensor whose or g's sizes are partly unknown (None), the axes are found when
+    the graph runs."""
+    shape = tuple(target.shape) if hasattr(target, "shape") else tuple(target)
+    if None in shape or None in tuple(g.shape):
+        if hasattr(target, "shape") and len(shape) <= g.ndim:
+            return apply(SUM_LIKE, g, target)
     if g.shape == shape:
         return g
     from layerkit.ops.reduction import sum as _sum

@@ -53,7 +53,7 @@ def _matmul_grad(ctx, g):
     ta, tb = ctx.attrs["transpose_a"], ctx.attrs["transpose_b"]
     da = db = None
     if ctx.needs(0):
-        da = S.sum_to(matmul_raw(b, g, tb, True) if ta else matmul_raw(g, b, False, not tb), a.shape)
+        da = S.sum_to(matmul_raw(b, g, tb, True) if ta else matmul_raw(g, b, False, not tb), a)
     if ctx.needs(1):
         if b.ndim == 2 and a.ndim > 2 and not ta:
             # a shared weight: one tall GEMM over every batch row instead of a batch then a sum
@@ -61,7 +61,7 @@ def _matmul_grad(ctx, g):
             g2 = S.reshape(g, (-1, g.shape[-1]))
             db = matmul_raw(g2, a2, True, False) if tb else matmul_raw(a2, g2, True, False)
         else:
-            db = S.sum_to(matmul_raw(g, a, True, ta) if tb else matmul_raw(a, g, not ta, False), b.shape)
+            db = S.sum_to(matmul_raw(g, a, True, ta) if tb else matmul_raw(a, g, not ta, False), b)
     return da, db
 
 

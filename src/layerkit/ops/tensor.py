@@ -119,7 +119,33 @@ class SymbolicTensor:
         return id(self)
 
     def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d symbolic tensor")
+        if self.shape[0] is None:
+            raise TypeError(f"len() of a symbolic tensor of shape {self.shape}: its first dimension is unknown until "
+                            "the function runs (use ops.shape(x)[0] in ops, or trace with a fixed size).")
         return self.shape[0]
+
+    def __iter__(self):
+        # without this, Python would iterate through __getitem__ until an IndexError, which an
+        # unknown first dimension never raises
+        if not self.shape:
+            raise TypeError("iteration over a 0-d symbolic tensor")
+        if self.shape[0] is None:
+            raise TypeError(f"iteration over a symbolic tensor of shape {self.shape}: its first dimension is unknown "
+                            "until the function runs; use ops.scan or ops.fori_loop to loop over it, or trace with "
+                            "a fixed size (an input_signature without None there).")
+        return (self[i] for i in range(self.shape[0]))
+
+    def numpy(self):
+        raise TypeError(f"A symbolic tensor (shape={self.shape}, dtype={self.dtype}) has no value to read: inside a "
+                        "traced function (lk.function), return it and read the result, or compute with ops.")
+
+    def __format__(self, spec):
+        if spec:
+            raise TypeError(f"A symbolic tensor has no value to format with '{spec}' (inside a traced function, "
+                            "print it after the call, or use lk.debugging).")
+        return repr(self)
 
     def __bool__(self):
         raise TypeError("A symbolic tensor has no value: it cannot be used as a Python bool "
