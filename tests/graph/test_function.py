@@ -700,3 +700,36 @@ def test_misaligned_and_big_endian_arrays_are_taken_as_eagerly():
     f = lk.function(lambda a: ops.sum(a * 2.0))
     assert not raw.flags.aligned and float(f(raw)) == 40.0 and float(f(raw)) == 40.0
     assert float(f(big)) == 30.0 and float(ops.sum(lk.convert_to_tensor(big))) == 15.0
+
+
+_UNKNOWN_BATCH_OPS = {
+    "pad": lambda x: ops.pad(x, [[1, 2], [0, 1]]),
+    "slice from 1": lambda x: x[1:],
+    "first row": lambda x: x[0],
+    "last row": lambda x: x[-1],
+    "slice to -1": lambda x: x[:-1],
+    "concatenate axis 0": lambda x: ops.concatenate([x, x * 2.0], axis=0),
+    "tile": lambda x: ops.tile(x, (2, 1)),
+    "repeat axis 0": lambda x: ops.repeat(x, 2, axis=0),
+    "repeat axis 1": lambda x: ops.repeat(x, 2, axis=1),
+    "take": lambda x: ops.take(x, np.array([0, 1, 1]), axis=0),
+    "take_along_axis": lambda x: ops.take_along_axis(x, np.zeros((1, 3), "int32"), axis=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_UNKNOWN_BATCH_OPS))
+def test_ops_and_their_gradients_run_compiled_over_an_unknown_batch(name):
+    # each raised once (int + None in its gradient, or "cannot infer the output shape") when the
+    # batch was None: a smaller last batch with ZeroPadding2D or a slice in the model
+    fn = _UNKNOWN_BATCH_OPS[name]
+
+    def grad(x):
+        with lk.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            loss = ops.sum(y * y)
+        return y, tape.gradient(loss, x)
+    x = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    compiled = lk.function(grad, input_signature=[lk.TensorSpec((None, 3))])
+    for got, expected in zip(compiled(x), grad(lk.convert_to_tensor(x))):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)

@@ -115,6 +115,11 @@ def _linear(attrs, ins, outs):
     return "linear", [math.prod(x[:-1]), w[0] if tw else w[1], x[-1], int(tw), attrs["activation"]], []
 
 
+def _concat_part(attrs, ins, outs):  # (the parts only give the bounds)
+    index = concat_slices([x.shape[attrs["axis"]] for x in ins[1:]], attrs["axis"])[attrs["index"]]
+    return "strided_copy", _window(ins[0].shape, lambda b: b[index]), [], [0]
+
+
 def _sum_like(attrs, ins, outs):  # (the second input only gives the shape)
     return _reduce(0)({"axis": _sum_like_axes(ins[0].shape, ins[1].shape)}, ins[:1], outs) + ([0],)
 
@@ -138,7 +143,8 @@ def _scatter_slices(mode, shape, indices, fill=0.0):
 
 def _getitem_grad(attrs, ins, outs):
     shape, keys = outs[0].shape, attrs["keys"]
-    return _scatter_slices(_SLICE_MODES[slice_grad_layout(keys, shape)], shape, [_numpy_key(k) for k in keys])
+    step = _scatter_slices(_SLICE_MODES[slice_grad_layout(keys, shape)], shape, [_numpy_key(k) for k in keys])
+    return step + (list(range(len(keys))),) if attrs.get("like") else step  # (the sliced tensor: its shape only)
 
 
 def _concatenate(attrs, ins, outs):
@@ -158,8 +164,9 @@ def _gather(along):
     return lambda attrs, ins, outs: ("gather", [*split_axis(ins[0].shape, attrs["axis"]), int(along)], [])
 
 
-def _scatter(along):  # the result's shape is the attr `shape`, with any unknown sizes now known
-    return lambda attrs, ins, outs: ("scatter_add", [*split_axis(outs[0].shape, attrs["axis"]), int(along)], [])
+def _scatter(along):  # the result's concrete shape (a third input, if any, only gives it)
+    return lambda attrs, ins, outs: ("scatter_add", [*split_axis(outs[0].shape, attrs["axis"]), int(along)], [],
+                                     [0, 1])
 
 
 RULES = {name: _unary(i) for i, name in enumerate(_U)}
@@ -170,6 +177,7 @@ RULES.update({
     "where": lambda attrs, ins, outs: ("where", [], []),
     "cast": lambda attrs, ins, outs: ("cast", [], []),
     "matmul": _matmul, "linear": _linear, "fused_elementwise": _fused, "sum_like": _sum_like,
+    "concat_part": _concat_part,
     "sum": _reduce(0), "prod": _reduce(1), "max": _reduce(2), "min": _reduce(3),
     "argmax": _arg(True), "argmin": _arg(False),
     "transpose": _strided(lambda b, attrs, outs: b.transpose(attrs["axes"])),

@@ -174,7 +174,8 @@ def last_step_gradients(g):
             continue
         grad = n.inputs[0]
         p = producers.get(grad)
-        if (p is None or p.op.name != "getitem_grad" or len(p.inputs) != 1 or len(p.attrs["keys"]) != 1
+        if (p is None or p.op.name != "getitem_grad" or len(p.inputs) != 1 + bool(p.attrs.get("like"))
+                or len(p.attrs["keys"]) != 1
                 or len(consumers.get(grad, [])) != 1 or grad in roots):
             continue
         steps, batch, width = g.values[grad].shape

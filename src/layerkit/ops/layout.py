@@ -320,10 +320,11 @@ class SliceGrad:
     full-size tensors, which would cost the square of the sequence length.
     """
 
-    __slots__ = ("key", "g", "shape")
+    __slots__ = ("key", "g", "shape", "like")
 
-    def __init__(self, key, g, shape):
-        self.key, self.g, self.shape = key, g, shape
+    def __init__(self, key, g, shape, like=None):
+        # like: the sliced tensor, kept when its shape has unknown sizes (read when the graph runs)
+        self.key, self.g, self.shape, self.like = key, g, shape, like
 
 
 def _runs(keys, shape):
@@ -368,7 +369,9 @@ def slice_grad_layout(keys, shape):
     return "overlapping"
 
 
-def _getitem_grad_forward(*gs, shape, keys):
+def _getitem_grad_forward(*gs, shape, keys, like=False):
+    if like:  # the last input is the sliced tensor: its shape, known now
+        shape, gs = gs[-1].shape, gs[:-1]
     layout = slice_grad_layout(keys, shape)
     if layout != "overlapping":
         out = (np.empty if layout == "tiled" else np.zeros)(shape, gs[0].dtype)
@@ -382,18 +385,28 @@ def _getitem_grad_forward(*gs, shape, keys):
     return out
 
 
+def _getitem_grad_spec(*gs, shape, keys, like=False):
+    return (tuple(gs[-1].shape) if like else shape), gs[0].dtype
+
+
 GETITEM = register(
     "getitem", forward=lambda x, key: contiguous(x[_numpy_key(key)]), infer=_getitem_spec,
-    grad=lambda ctx, g: (SliceGrad(ctx.attrs["key"], g, ctx.inputs[0].shape),), kernels=("copy",), view=True)
+    grad=lambda ctx, g: (SliceGrad(ctx.attrs["key"], g, ctx.inputs[0].shape,
+                                   ctx.inputs[0] if None in tuple(ctx.inputs[0].shape) else None),),
+    kernels=("copy",), view=True)
 GETITEM_GRAD = register(
-    "getitem_grad", forward=_getitem_grad_forward, infer=lambda *gs, shape, keys: (shape, gs[0].dtype),
-    grad=lambda ctx, gg: tuple(apply(GETITEM, gg, key=k) for k in ctx.attrs["keys"]), kernels=("assign", "add"))
+    "getitem_grad", forward=_getitem_grad_forward, infer=_getitem_grad_spec,
+    grad=lambda ctx, gg: tuple(apply(GETITEM, gg, key=k) for k in ctx.attrs["keys"]) + (
+        (None,) if ctx.attrs.get("like") else ()), kernels=("assign", "add"))
 
 
 def scatter_slices(slice_grads):
-    """One tensor holding every SliceGrad of a list (all for the same tensor shape)."""
-    return apply(GETITEM_GRAD, *[s.g for s in slice_grads], shape=slice_grads[0].shape,
-                 keys=tuple(s.key for s in slice_grads))
+    """One tensor holding every SliceGrad of a list (all for the same tensor shape). Where that
+    shape has unknown sizes, the sliced tensor is a last input, which gives them at run time."""
+    like = slice_grads[0].like
+    extra = (like,) if like is not None else ()
+    return apply(GETITEM_GRAD, *[s.g for s in slice_grads], *extra, shape=slice_grads[0].shape,
+                 keys=tuple(s.key for s in slice_grads), like=like is not None)
 
 
 def getitem(x, key):
@@ -442,11 +455,27 @@ def _concat_forward(*xs, axis):
 
 def _concat_grad(ctx, g):
     axis, start, grads = ctx.attrs["axis"], 0, []
+    if any(x.shape[axis] is None for x in ctx.inputs):  # parts of sizes known only when the graph runs
+        return tuple(apply(CONCAT_PART, g, *ctx.inputs, axis=axis, index=i) if ctx.needs(i) else None
+                     for i in range(len(ctx.inputs)))
     for i, x in enumerate(ctx.inputs):
         n = x.shape[axis]
         grads.append(getitem(g, (slice(None),) * axis + (slice(start, start + n),)) if ctx.needs(i) else None)
         start += n
     return tuple(grads)
+
+
+def _concat_part_forward(g, *parts, axis, index):
+    return contiguous(g[concat_slices([x.shape[axis] for x in parts], axis)[index]])
+
+
+# part `index` of a concatenation's gradient `g`, its bounds read from the parts when the graph
+# runs (a concatenation along an axis of unknown sizes); its own gradient puts it back in place
+CONCAT_PART = register(
+    "concat_part", forward=_concat_part_forward, infer=lambda g, *parts, axis, index: (parts[index].shape, g.dtype),
+    grad=lambda ctx, gg: (apply(CONCATENATE, *[gg if i == ctx.attrs["index"] else C.zeros_like(x)
+                                                for i, x in enumerate(ctx.inputs[1:])], axis=ctx.attrs["axis"]),)
+    + (None,) * (len(ctx.inputs) - 1), kernels=("copy",))
 
 
 CONCATENATE = register("concatenate", forward=_concat_forward, infer=_concat_spec, grad=_concat_grad,
@@ -530,6 +559,12 @@ def repeat(x, repeats, axis=None):
     if isinstance(repeats, (int, np.integer)):
         shape = list(x.shape)
         e = expand_dims(x, axis + 1)
+        if None in shape:  # sizes known only when the graph runs: copies side by side, then one -1
+            new = [None if d is None else d * int(repeats) if a == axis else d for a, d in enumerate(shape)]
+            if new.count(None) > 1:
+                raise ValueError(f"repeat: the input's shape {tuple(shape)} has more than one unknown dimension; "
+                                 "trace with fewer None dimensions.")
+            return reshape(concatenate([e] * int(repeats), axis=axis + 1), [-1 if d is None else d for d in new])
         target = shape[:axis + 1] + [int(repeats)] + shape[axis + 1:]
         shape[axis] *= int(repeats)
         return reshape(broadcast_to(e, target), shape)
@@ -545,8 +580,9 @@ def _pad_spec(x, pad_width, constant_values):
 
 
 def pad_interior(shape, pad_width):
-    """The index of the unpadded input inside the padded output."""
-    return tuple(slice(a, a + d) for d, (a, _) in zip(shape, pad_width))
+    """The index of the unpadded input inside the padded output (counted from both ends, so it
+    needs no size: a traced input may have unknown ones)."""
+    return tuple(slice(a, -b if b else None) for _, (a, b) in zip(shape, pad_width))
 
 
 def _pad_forward(x, pad_width, constant_values):
@@ -585,19 +621,31 @@ def _take_forward(x, indices, axis):
     return out.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
 
 
-def _scatter_forward(g, indices, axis, shape):
+def _like(x):
+    """The tensor a gradient scatters into, as an extra input when its shape has unknown sizes
+    (read when the graph runs); none otherwise."""
+    return (x,) if None in tuple(x.shape) else ()
+
+
+def _scatter_spec(g, indices, *like, axis, shape):
+    return (tuple(like[0].shape) if like else shape), g.dtype
+
+
+def _scatter_forward(g, indices, *like, axis, shape):
+    shape = like[0].shape if like else shape
     outer, n, inner = C.split_axis(shape, axis)
     return core.scatter_add(g.reshape(outer, -1, inner), indices.reshape(-1), outer, n, inner).reshape(shape)
 
 
 TAKE = register(
     "take", forward=_take_forward, infer=_take_spec,
-    grad=lambda ctx, g: (apply(SCATTER_ADD, g, ctx.inputs[1], axis=ctx.attrs["axis"], shape=ctx.inputs[0].shape),
-                         None),
+    grad=lambda ctx, g: (apply(SCATTER_ADD, g, ctx.inputs[1], *_like(ctx.inputs[0]), axis=ctx.attrs["axis"],
+                               shape=ctx.inputs[0].shape), None),
     kernels=("gather",))
 SCATTER_ADD = register(
-    "scatter_add", forward=_scatter_forward, infer=lambda g, indices, axis, shape: (shape, g.dtype),
-    grad=lambda ctx, gg: (apply(TAKE, gg, ctx.inputs[1], axis=ctx.attrs["axis"]), None), kernels=("scatter_add",))
+    "scatter_add", forward=_scatter_forward, infer=_scatter_spec,
+    grad=lambda ctx, gg: (apply(TAKE, gg, ctx.inputs[1], axis=ctx.attrs["axis"]),) + (None,) * (len(ctx.inputs) - 1),
+    kernels=("scatter_add",))
 
 
 def _as_indices(op_name, indices):
@@ -623,19 +671,20 @@ def _along_forward(x, indices, axis):
     return out.reshape(indices.shape)
 
 
-def _along_scatter_forward(g, indices, axis, shape):
+def _along_scatter_forward(g, indices, *like, axis, shape):
+    shape = like[0].shape if like else shape
     return core.scatter_add(g, indices, *C.split_axis(shape, axis), True).reshape(shape)
 
 
 TAKE_ALONG_AXIS = register(
     "take_along_axis", forward=_along_forward, infer=lambda x, indices, axis: (indices.shape, x.dtype),
-    grad=lambda ctx, g: (apply(SCATTER_ADD_ALONG_AXIS, g, ctx.inputs[1], axis=ctx.attrs["axis"],
-                               shape=ctx.inputs[0].shape), None),
+    grad=lambda ctx, g: (apply(SCATTER_ADD_ALONG_AXIS, g, ctx.inputs[1], *_like(ctx.inputs[0]),
+                               axis=ctx.attrs["axis"], shape=ctx.inputs[0].shape), None),
     kernels=("gather",))
 SCATTER_ADD_ALONG_AXIS = register(
-    "scatter_add_along_axis", forward=_along_scatter_forward,
-    infer=lambda g, indices, axis, shape: (shape, g.dtype),
-    grad=lambda ctx, gg: (apply(TAKE_ALONG_AXIS, gg, ctx.inputs[1], axis=ctx.attrs["axis"]), None),
+    "scatter_add_along_axis", forward=_along_scatter_forward, infer=_scatter_spec,
+    grad=lambda ctx, gg: (apply(TAKE_ALONG_AXIS, gg, ctx.inputs[1], axis=ctx.attrs["axis"]),) + (None,) * (
+        len(ctx.inputs) - 1),
     kernels=("scatter_add",))
 
 
