@@ -733,3 +733,18 @@ def test_ops_and_their_gradients_run_compiled_over_an_unknown_batch(name):
     compiled = lk.function(grad, input_signature=[lk.TensorSpec((None, 3))])
     for got, expected in zip(compiled(x), grad(lk.convert_to_tensor(x))):
         np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)
+
+
+def test_a_gradient_through_a_variable_assigned_after_the_tape_read_it_is_refused_compiled_as_eagerly():
+    v = lk.Variable(np.array([0.0, 1.0, 2.0], "float32"), name="v")
+
+    def step(x):
+        with lk.GradientTape() as tape:
+            y = v * v
+            v.assign(v + x)
+            loss = ops.sum(y * v)
+        return tape.gradient(loss, v)
+    for run in (lambda: step(lk.convert_to_tensor(np.ones(3, "float32"))),
+                lambda: lk.function(step)(np.ones(3, "float32"))):  # compiled: once [0, 1, 4], the v*v path dropped
+        with pytest.raises(RuntimeError, match="variable 'v' was assigned after the tape recorded 'multiply'"):
+            run()

@@ -22,8 +22,11 @@ class _Node:
         self._versions = versions
 
     def check_versions(self):
+        # (in a traced function a recorded read of the variable itself came before any assign of
+        # it in the trace, and the assign changes no version yet: the tracer's record tells)
+        assigned = getattr(TRACE.tracer, "current", None)
         for v, version in self._versions:
-            if v._version != version:
+            if v._version != version or (assigned and id(v) in assigned):
                 raise RuntimeError(f"GradientTape.gradient: variable '{v.name}' was assigned after the tape "
                                    f"recorded '{self.op.name}' on it, so its recorded value is gone; take the "
                                    "gradient before updating the variable.")
