@@ -748,3 +748,16 @@ def test_a_gradient_through_a_variable_assigned_after_the_tape_read_it_is_refuse
                 lambda: lk.function(step)(np.ones(3, "float32"))):  # compiled: once [0, 1, 4], the v*v path dropped
         with pytest.raises(RuntimeError, match="variable 'v' was assigned after the tape recorded 'multiply'"):
             run()
+
+
+def test_flattening_over_an_unknown_batch_and_debugging_helpers_explain_misuse():
+    spec = [lk.TensorSpec((None, 4, 3))]
+    flat = lk.function(lambda x: ops.reshape(x, (ops.shape(x)[0], -1)), input_signature=spec)
+    assert flat(np.ones((2, 4, 3), "float32")).shape == (2, 12)  # once "at most one -1 ... (-1, -1)"
+    unknown = lk.function(lambda x: ops.reshape(x, (ops.shape(x)[0], -1)), input_signature=[lk.TensorSpec((None,) * 3)])
+    with pytest.raises(ValueError, match=r"newshape` \(None, -1\) has more than one unknown size"):
+        unknown(np.ones((2, 4, 3), "float32"))
+    with pytest.raises(TypeError, match="expected a function made by lk.function"):
+        lk.debugging.kernel_counts(lambda x: x, np.ones(2, "float32"))
+    f = lk.function(lambda x, s: ops.relu(x * s), input_signature=[lk.TensorSpec((None, 3)), lk.TensorSpec(())])
+    assert lk.debugging.profile(f, [[1.0, 2.0, 3.0]], 2.0)  # Python values converted as a call does

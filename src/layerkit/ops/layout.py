@@ -51,6 +51,12 @@ def _unchanged(x):
 def reshape(x, newshape):
     """Gives `x` a new shape with the same elements (one dimension may be -1)."""
     x = C.convert_to_tensor(x)
+    if not isinstance(newshape, (int, np.integer)):
+        given = tuple(newshape)
+        newshape = _keep_unknown(x.shape, given)
+        if None in given and builtins.sum(d is None or d == -1 for d in newshape) > 1:
+            raise ValueError(f"reshape: `newshape` {given} has more than one unknown size (None counts as one, as "
+                             f"-1 does) for an input of shape {tuple(x.shape)}; give all but one size.")
     newshape = (int(newshape),) if isinstance(newshape, (int, np.integer)) else tuple(
         -1 if d is None else int(d) for d in newshape)
     if newshape == x.shape:
@@ -64,6 +70,24 @@ def reshape(x, newshape):
     except ValueError:
         _reshape_spec(x, newshape)  # raises the error that names the op and both shapes
         raise
+
+
+def _keep_unknown(shape, newshape):
+    """`newshape` with an unknown size (None) standing for the input's own unknown size at that
+    position, beside a -1 (`reshape(x, (ops.shape(x)[0], -1))`, a flatten over an unknown batch):
+    the -1 is then computed from the input's other sizes, and the None becomes the one -1."""
+    unknown = [i for i, d in enumerate(newshape) if d is None]
+    if len(unknown) != 1 or -1 not in newshape:
+        return newshape
+    i = unknown[0]
+    rest = [d for k, d in enumerate(shape) if k != i]
+    known = [d for d in newshape if d is not None and d != -1]
+    if i >= len(shape) or shape[i] is not None or None in rest or not known and not rest:
+        return newshape
+    total, part = math.prod(rest), math.prod(known)
+    if part == 0 or total % part:
+        return newshape
+    return tuple(-1 if d is None else total // part if d == -1 else d for d in newshape)
 
 
 def _expand_spec(x, axes):
