@@ -761,3 +761,36 @@ def test_flattening_over_an_unknown_batch_and_debugging_helpers_explain_misuse()
         lk.debugging.kernel_counts(lambda x: x, np.ones(2, "float32"))
     f = lk.function(lambda x, s: ops.relu(x * s), input_signature=[lk.TensorSpec((None, 3)), lk.TensorSpec(())])
     assert lk.debugging.profile(f, [[1.0, 2.0, 3.0]], 2.0)  # Python values converted as a call does
+
+
+def test_groups_whose_unknown_sizes_differ_at_run_time_are_not_run_as_one_pass():
+    # (None, 2) from a reshape and (None, 2) from a slice printed alike when traced and were fused
+    # into one pass over one shape: the smaller result came out broadcast, or a broadcast error
+    def f(x):
+        a = ops.reshape(x, (-1, 2))  # 2 * batch rows
+        b = x[:, :2]  # batch rows
+        return ops.exp(a) * 2.0, ops.tanh(b) + 1.0
+    g = lk.function(f, input_signature=[lk.TensorSpec((None, 4))])
+    for n in (1, 2, 3):
+        x = np.arange(4 * n, dtype="float32").reshape(n, 4) / 10
+        for got, expected in zip(g(x), f(lk.convert_to_tensor(x))):
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)
+
+    model_in = lk.layers.Input(shape=(None, 1))
+    h0 = lk.layers.Conv1D(1, 1)(model_in)
+    h = lk.layers.Maximum()([lk.layers.Dense(1)(h0), lk.layers.Activation("relu")(h0)])
+    h = lk.layers.Conv1D(1, 1, strides=2, padding="same")(h)
+    model = lk.Model(model_in, lk.layers.GlobalMaxPooling1D()(h))
+
+    def step(x, y):
+        with lk.GradientTape() as tape:
+            loss = ops.mean(ops.square(model(x) - y))
+        return tape.gradient(loss, model.trainable_weights)
+    compiled = lk.function(step, input_signature=[lk.TensorSpec((None, None, 1)), lk.TensorSpec((None, 1))])
+    rng = np.random.default_rng(0)
+    for batch, length in [(2, 1), (1, 2), (1, 3)]:  # gradients doubled, then a broadcast error, before
+        x = rng.uniform(-2, 2, (batch, length, 1)).astype("float32")
+        y = rng.uniform(-1, 1, (batch, 1)).astype("float32")
+        for got, expected in zip(compiled(x, y), step(lk.convert_to_tensor(x), lk.convert_to_tensor(y))):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-6)

@@ -29,8 +29,47 @@ LOAD, CONST, STORE, WHERE = 0, 1, 2, 3
 MAX_OPERANDS = 16  # csrc/fused.cpp kMaxOperands: outputs + inputs of one group
 
 
-def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops, inplace=()):
+def stored_shapes(members, input_shapes):
+    """The concrete shape of each value a group traced with unknown sizes (None) stores, for
+    inputs of these shapes. Sizes that printed alike when traced may differ when the graph runs
+    ((None, 2) from a reshape and from a slice): when they are not all one shape, the group's
+    one pass cannot compute it, and its members run one by one (_run_members)."""
+    known, shapes = dict(enumerate(input_shapes)), []
+    for op, ins, _, out, stored in members:
+        try:
+            known[out] = np.broadcast_shapes(*[known[i] if kind == "v" else () for kind, i in ins])
+        except ValueError:
+            raise ValueError(f"{op.name}: operands could not be broadcast together with shapes "
+                             f"{[known[i] if kind == 'v' else () for kind, i in ins]}.") from None
+        if stored:
+            shapes.append(known[out])
+    return shapes
+
+
+def one_pass_fits(members, input_shapes):
+    """Whether the group's one pass (over the inputs' broadcast shape) computes what it stores."""
+    try:
+        shape = np.broadcast_shapes(*input_shapes)
+    except ValueError:
+        return False
+    return all(s == shape for s in stored_shapes(members, input_shapes))
+
+
+def _run_members(inputs, members, dtype):
+    """The stored values of a fused group computed member by member (their own kernels, numpy
+    broadcasting): what the group means when one pass over one shape cannot compute it."""
+    env, results = dict(enumerate(inputs)), []
+    for op, ins, attrs, out, stored in members:
+        env[out] = op.forward(*[env[i] if kind == "v" else np.asarray(i, dtype) for kind, i in ins], **attrs)
+        if stored:
+            results.append(env[out])
+    return tuple(results)
+
+
+def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops, inplace=(), members=None):
     if None in shape:  # traced with unknown sizes: the group's shape is its inputs' broadcast
+        if not one_pass_fits(members, [x.shape for x in inputs]):
+            return _run_members(inputs, members, dtype)
         shape = np.broadcast_shapes(*[x.shape for x in inputs])
     if inplace:
         return core.fused_elementwise(code, immediates, inputs, shape, out_bool, DTYPE_CODES[dtype], n_regs,
@@ -127,6 +166,7 @@ def fuse_elementwise(g):
 def _compile(g, G, consumers, roots):
     """The fused node for group G (None when it exceeds the kernel's operand limit)."""
     members = {id(n) for n in G.nodes}
+    group_values = {n.output for n in G.nodes}
     code, imm, reg, inputs = [], [], {}, []
 
     def operand(vid):
@@ -166,6 +206,19 @@ def _compile(g, G, consumers, roots):
     attrs = {"code": np.array(code, dtype=np.int32).reshape(-1, 5), "immediates": np.array(imm, dtype=np.float64),
              "shape": tuple(G.shape), "out_bool": out_bool, "dtype": G.dtype, "n_regs": n_regs,
              "ops": tuple(n.op.name for n in G.nodes)}
+    if None in tuple(G.shape):
+        # per member: (op, its inputs as ("v", fused input or member value) or ("c", constant),
+        # attrs, its value's key, whether stored)
+        position = {vid: k for k, vid in enumerate(inputs)}
+
+        def source(i):
+            if i in group_values:
+                return ("v", ("m", i))
+            if i in position:
+                return ("v", position[i])
+            return ("c", float(g.values[i].ref.reshape(())))  # a scalar constant, inlined
+        attrs["members"] = tuple((n.op, tuple(source(i) for i in n.inputs), dict(n.attrs), ("m", n.output),
+                                  n.output in stored) for n in G.nodes)
     return Node(FUSED_ELEMENTWISE, inputs, attrs, None, stored)
 
 

@@ -113,7 +113,7 @@ class Graph:
 # attrs the printout leaves out: a fused kernel's bytecode, a loop's Python helpers (its graphs
 # print under it)
 _UNPRINTED = {"code", "immediates", "cond_plan", "body_plan", "step", "free_sources", "cond_free", "body_free",
-              "true_plan", "false_plan", "true_fn", "false_fn"}
+              "true_plan", "false_plan", "true_fn", "false_fn", "members"}
 
 
 def _short(v):

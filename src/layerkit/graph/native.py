@@ -28,7 +28,7 @@ import numpy as np
 from layerkit.backend import DTYPE_CODES, core
 from layerkit.graph import lower_nn
 from layerkit.graph.executor import node_label
-from layerkit.graph.fusion import _B, _U
+from layerkit.graph.fusion import _B, _U, one_pass_fits, stored_shapes
 from layerkit.ops import Tensor
 from layerkit.ops.core import split_axis
 from layerkit.ops.layout import _numpy_key, _sum_like_axes, concat_slices, pad_interior, slice_grad_layout
@@ -125,6 +125,8 @@ def _sum_like(attrs, ins, outs):  # (the second input only gives the shape)
 
 
 def _fused(attrs, ins, outs):
+    if "members" in attrs and not one_pass_fits(attrs["members"], [x.shape for x in ins]):
+        return None  # sizes that differ only at run time: its members run one by one (Python)
     code = np.asarray(attrs["code"], np.int64)
     return ("fused_elementwise", [DTYPE_CODES[attrs["dtype"]], attrs["n_regs"], code.shape[0]] + code.ravel().tolist(),
             [float(v) for v in np.asarray(attrs["immediates"]).ravel()])
@@ -217,6 +219,10 @@ def _concrete_specs(graph, arrays):
         if all(None not in v.shape for v in outs) and all(None not in graph.values[i].shape for i in n.inputs):
             for v in outs:
                 specs[v.id] = Spec(v.shape, v.dtype)
+            continue
+        if n.op.name == "fused_elementwise" and "members" in n.attrs:  # each stored value its own shape
+            for v, shape in zip(outs, stored_shapes(n.attrs["members"], [specs[i].shape for i in n.inputs])):
+                specs[v.id] = Spec(shape, v.dtype)
             continue
         shape, _ = n.op.infer(*[specs[i] for i in n.inputs], **n.attrs)
         if None in shape and n.op.name == "fused_elementwise":
