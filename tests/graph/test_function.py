@@ -794,3 +794,36 @@ def test_groups_whose_unknown_sizes_differ_at_run_time_are_not_run_as_one_pass()
         y = rng.uniform(-1, 1, (batch, 1)).astype("float32")
         for got, expected in zip(compiled(x, y), step(lk.convert_to_tensor(x), lk.convert_to_tensor(y))):
             np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["UpSampling1D", "UpSampling2D"])
+def test_upsampling_trains_compiled_over_unknown_spatial_sizes(layer):
+    # repeated as stack + reshape with each unknown size as -1: two of them made two -1s
+    rank = 1 if layer == "UpSampling1D" else 2
+    up = getattr(lk.layers, layer)(2)
+    conv = getattr(lk.layers, f"Conv{rank}D")(1, 3, padding="same")
+
+    def step(x):
+        with lk.GradientTape() as tape:
+            tape.watch(x)
+            loss = ops.sum(ops.square(conv(up(x))))
+        return loss, tape.gradient(loss, [x] + conv.trainable_weights)
+    x = np.random.default_rng(0).standard_normal((2,) + (5, 6)[:rank] + (2,)).astype("float32")
+    step(lk.convert_to_tensor(x))
+    compiled = lk.function(step, input_signature=[lk.TensorSpec((None,) * (rank + 1) + (2,))])
+    got, expected = compiled(x), step(lk.convert_to_tensor(x))
+    np.testing.assert_allclose(np.asarray(got[0]), np.asarray(expected[0]), rtol=1e-5)
+    for a, b in zip(got[1], expected[1]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+def test_an_activity_regularizer_averages_over_an_unknown_batch_compiled():
+    model = lk.Sequential([lk.layers.Input(shape=(3,)), lk.layers.Dense(2, activity_regularizer="l2")])
+
+    def total(x):
+        model(x)
+        return ops.sum(ops.stack(model.losses))
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
+    expected = float(total(lk.convert_to_tensor(x)))
+    compiled = lk.function(total, input_signature=[lk.TensorSpec((None, 3), "float32")])
+    np.testing.assert_allclose(float(compiled(x)), expected, rtol=1e-6)  # once: None as a divisor

@@ -35,7 +35,7 @@ from layerkit.ops.layout import _numpy_key, _sum_like_axes, concat_slices, pad_i
 from layerkit.ops.reduction import reduce_passes
 
 ALIGN = 64  # arena offsets: cache-line aligned
-_ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient"}
+_ALIAS_OPS = {"reshape", "expand_dims", "squeeze", "stop_gradient", "merge_axes", "reshape_like"}
 _LOOPS = {"while", "scan", "cond"}  # tuple-valued control-flow nodes
 _LOOP_OPS = _LOOPS | {"tuple_get"}  # a loop and the reads of its results: one step
 _SLOT_ARENA, _SLOT_INPUT, _SLOT_VARIABLE, _SLOT_CONSTANT, _SLOT_ALIAS = range(5)

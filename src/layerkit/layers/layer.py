@@ -401,7 +401,13 @@ class Layer(Operation):
             for o in tree.flatten(outputs):
                 loss = self.activity_regularizer(o)
                 if o.ndim > 0:  # a mean over the batch, as in Keras 3
-                    loss = loss / o.shape[0]
+                    if o.shape[0] is None:  # traced over an unknown batch: its size when the graph runs
+                        from layerkit import ops
+
+                        rows = o[(slice(None),) + (0,) * (o.ndim - 1)]
+                        loss = loss / ops.sum(ops.ones_like(rows, dtype=loss.dtype))
+                    else:
+                        loss = loss / o.shape[0]
                 self.add_loss(loss)
         return outputs
 

@@ -119,6 +119,27 @@ SQUEEZE = register(
     grad=lambda ctx, g: (apply(EXPAND_DIMS, g, axes=ctx.attrs["axes"]),), view=True)
 
 
+def _merge_spec(x, axis):
+    a, b = x.shape[axis], x.shape[axis + 1]
+    return x.shape[:axis] + (None if a is None or b is None else a * b,) + x.shape[axis + 2:], x.dtype
+
+
+# Reshapes that need no sizes: axes `axis` and `axis + 1` merged into one, and a tensor given the
+# shape of another (read when the graph runs): they work where sizes are unknown until then.
+RESHAPE_LIKE = register(
+    "reshape_like", forward=lambda g, like: g.reshape(like.shape), infer=lambda g, like: (like.shape, g.dtype),
+    grad=lambda ctx, gg: (apply(RESHAPE_LIKE, gg, ctx.inputs[0]), None), view=True)
+MERGE_AXES = register(
+    "merge_axes", forward=lambda x, axis: x.reshape(x.shape[:axis] + (-1,) + x.shape[axis + 2:]), infer=_merge_spec,
+    grad=lambda ctx, g: (apply(RESHAPE_LIKE, g, ctx.inputs[0]),), view=True)
+
+
+def merge_axes(x, axis):
+    """`x` with axes `axis` and `axis + 1` merged into one (their sizes need not be known)."""
+    x = C.convert_to_tensor(x)
+    return apply(MERGE_AXES, x, axis=C.normalize_axis("merge_axes", axis, x.ndim - 1))
+
+
 def expand_dims(x, axis):
     """Inserts axes of size 1 at `axis` (an int or a tuple, positions in the result)."""
     x = C.convert_to_tensor(x)
@@ -583,12 +604,8 @@ def repeat(x, repeats, axis=None):
     if isinstance(repeats, (int, np.integer)):
         shape = list(x.shape)
         e = expand_dims(x, axis + 1)
-        if None in shape:  # sizes known only when the graph runs: copies side by side, then one -1
-            new = [None if d is None else d * int(repeats) if a == axis else d for a, d in enumerate(shape)]
-            if new.count(None) > 1:
-                raise ValueError(f"repeat: the input's shape {tuple(shape)} has more than one unknown dimension; "
-                                 "trace with fewer None dimensions.")
-            return reshape(concatenate([e] * int(repeats), axis=axis + 1), [-1 if d is None else d for d in new])
+        if None in shape:  # sizes known only when the graph runs: copies side by side, axes merged
+            return merge_axes(concatenate([e] * int(repeats), axis=axis + 1), axis)
         target = shape[:axis + 1] + [int(repeats)] + shape[axis + 1:]
         shape[axis] *= int(repeats)
         return reshape(broadcast_to(e, target), shape)

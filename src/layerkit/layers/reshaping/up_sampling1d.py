@@ -6,12 +6,12 @@ from layerkit.layers.layer import Layer
 
 
 def repeat_along(x, factor, axis):
-    """Each slice of `x` along `axis` repeated `factor` times (nearest-neighbour upsampling).
-    Written as stack + reshape rather than `ops.repeat`, which needs every dimension known."""
-    y = ops.stack([x] * factor, axis=axis + 1)
-    shape = [-1 if d is None else d for d in x.shape]
-    shape[axis] = -1 if x.shape[axis] is None else x.shape[axis] * factor
-    return ops.reshape(y, shape)
+    """Each slice of `x` along `axis` repeated `factor` times (nearest-neighbour upsampling):
+    stacked copies with the two axes merged, which needs no sizes (a traced input may have
+    several unknown ones)."""
+    from layerkit.ops.layout import merge_axes
+
+    return merge_axes(ops.stack([x] * factor, axis=axis + 1), axis)
 
 
 class UpSampling1D(Layer):
