@@ -8,7 +8,7 @@ import numpy as np
 
 from layerkit.backend import contiguous, core
 from layerkit.ops import core as C
-from layerkit.ops.primitive import apply, register
+from layerkit.ops.primitive import apply, is_tracing, register
 from layerkit.ops.tensor import SymbolicTensor, Tensor
 
 # ---- reshape ---------------------------------------------------------------------------------
@@ -54,7 +54,9 @@ def reshape(x, newshape):
     if not isinstance(newshape, (int, np.integer)):
         given = tuple(newshape)
         newshape = _keep_unknown(x.shape, given)
-        if None in given and builtins.sum(d is None or d == -1 for d in newshape) > 1:
+        # (a Functional model's shape pass may keep several unknown sizes; a traced function's
+        # reshape must resolve them when it runs)
+        if None in given and builtins.sum(d is None or d == -1 for d in newshape) > 1 and is_tracing():
             raise ValueError(f"reshape: `newshape` {given} has more than one unknown size (None counts as one, as "
                              f"-1 does) for an input of shape {tuple(x.shape)}; give all but one size.")
     newshape = (int(newshape),) if isinstance(newshape, (int, np.integer)) else tuple(
