@@ -90,8 +90,8 @@ def _subgraph(fn, specs, loop="while_loop", capture_variables=False):
         TRACE.tracer = outer
         TRACE.recorders.extend(saved)
     if inner.updates:
-        raise ValueError(f"{loop}: the {'branches' if loop == 'cond' else 'loop' + chr(39) + 's functions'} must not "
-                         "assign variables inside a traced function.")
+        what = "the branches" if loop == "cond" else "the loop's functions"
+        raise ValueError(f"{loop}: {what} must not assign variables inside a traced function.")
     flat = tree.flatten(results)
     graph, _, free = build_graph(flat, placeholders, (), inner.order, allow_free=True)
     if capture_variables:

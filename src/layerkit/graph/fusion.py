@@ -68,7 +68,7 @@ def _run_members(inputs, members, dtype):
 
 def _fused_forward(*inputs, code, immediates, shape, out_bool, dtype, n_regs, ops, inplace=(), members=None):
     if None in shape:  # traced with unknown sizes: the group's shape is its inputs' broadcast
-        if not one_pass_fits(members, [x.shape for x in inputs]):
+        if members is not None and not one_pass_fits(members, [x.shape for x in inputs]):
             return _run_members(inputs, members, dtype)
         shape = np.broadcast_shapes(*[x.shape for x in inputs])
     if inplace:
