@@ -29,15 +29,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from differential_check import compare
+
 import layerkit as lk
 from layerkit import ops
 
 SETTINGS = dict(derandomize=True, deadline=None, database=None, print_blob=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
-TOL = {"float32": 1e-5, "float64": 1e-10}
-EPS_RATIO = np.finfo(np.float64).eps / np.finfo(np.float32).eps
-SLACK = 8.0  # multiples of the float32-vs-float64 disagreement allowed on top of TOL
 MAX_SIZE = 80  # elements of any generated value, for small inputs (which have at most 70)
 MAX_RANK = 3
 BIG = 1e3  # magnitude bound past which operands are squashed
@@ -584,24 +583,7 @@ def _where(prog, what):
 
 
 def _compare(prog, dtype, got, exp, other, what):
-    if exp is None or got is None:
-        assert got is None and exp is None, _where(prog, f"{what}: compiled {got!r}, eager {exp!r}")
-        return
-    assert got.shape == exp.shape and got.dtype == exp.dtype, \
-        _where(prog, f"{what}: compiled {got.shape} {got.dtype}, eager {exp.shape} {exp.dtype}")
-    tol = TOL[dtype]
-    e64 = exp.astype("float64")
-    d = np.abs(other.astype("float64") - e64)
-    slack = SLACK * d * (1.0 if dtype == "float32" else EPS_RATIO)
-    allowed = tol + tol * np.abs(e64) + slack
-    err = np.abs(got.astype("float64") - e64)
-    bad = ~(err <= allowed)
-    if bad.any():
-        k = np.flatnonzero(bad)[0]
-        raise AssertionError(_where(prog, f"{what} ({dtype}): {bad.sum()} of {bad.size} elements differ; first at "
-                                          f"flat index {k}: compiled {got.reshape(-1)[k]!r}, eager "
-                                          f"{exp.reshape(-1)[k]!r} (other dtype eager {other.reshape(-1)[k]!r})"
-                                          f"\ncompiled:\n{got}\neager:\n{exp}"))
+    compare(lambda message: _where(prog, message), dtype, got, exp, other, what)
 
 
 def check_program(prog, dtype, calls=2):

@@ -31,15 +31,14 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from differential_check import compare
+
 import layerkit as lk
 from layerkit import layers, ops
 
 SETTINGS = dict(derandomize=True, deadline=None, database=None, print_blob=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
-TOL = {"float32": 1e-5, "float64": 1e-10}
-EPS_RATIO = np.finfo(np.float64).eps / np.finfo(np.float32).eps
-SLACK = 8.0  # multiples of the float32-vs-float64 disagreement allowed on top of TOL
 MAX_ELEMS = 160  # elements per sample of any generated activation
 ACTS = [None, None, "relu", "tanh", "sigmoid", "gelu", "elu", "softplus", "swish", "selu", "softmax",
         "leaky_relu", "relu6", "mish", "log_softmax", "softsign", "hard_sigmoid", "linear"]
@@ -68,6 +67,11 @@ def _tconv_len(n, k, s, padding):
     if padding == "same":
         return n * s
     return (n - 1) * s + max(k, s)
+
+
+# kinds of layer every rank's step draws through one method of Gen: kind -> method name
+_SHARED_KINDS = {"bn": "bn", "ln": "ln", "dropout": "dropout", "act_layer": "act_layer", "noise": "noise",
+                 "branch": "branch", "sub": "submodel"}
 
 
 class Gen:
@@ -109,6 +113,9 @@ class Gen:
     def fits(self, shape):
         return all(s >= 1 for s in shape) and _prod(shape) <= self.max_elems
 
+    def shared(self, kind):
+        return getattr(self, _SHARED_KINDS[kind])()
+
     # ---- steps by rank ------------------------------------------------------------------------
     def step(self):
         rank = len(self.cur[1])
@@ -125,14 +132,10 @@ class Gen:
             reg = self.pick(["", "", "", ", kernel_regularizer='l2'", ", bias_regularizer='l1'"])
             bias = self.pick(["", "", ", use_bias=False"])
             return self.new(f"layers.Dense({u}, activation={self.pick(ACTS)!r}{bias}{reg}, dtype=DT)", (u,))
-        if kind == "bn":
-            return self.bn()
-        if kind == "ln":
-            return self.ln()
+        if kind in _SHARED_KINDS:  # the layers every rank draws the same way
+            return self.shared(kind)
         if kind == "act":
             return self.new(f"layers.Activation({self.pick(ACTS[2:])!r}, dtype=DT)", (f,))
-        if kind == "dropout":
-            return self.dropout()
         if kind == "to_seq" and f >= 2:
             divs = [k for k in range(1, f + 1) if f % k == 0]
             t = self.pick(divs)
@@ -155,16 +158,8 @@ class Gen:
         if kind == "repeat" and self.fits((4, f)):
             n = self.d(st.integers(1, 4))
             return self.new(f"layers.RepeatVector({n}, dtype=DT)", (n, f))
-        if kind == "act_layer":
-            return self.act_layer()
         if kind == "reg":
             return self.new(f"layers.ActivityRegularization(l1={self.pick([0.0, 0.01])}, l2=0.01, dtype=DT)", (f,))
-        if kind == "noise":
-            return self.noise()
-        if kind == "branch":
-            return self.branch()
-        if kind == "sub":
-            return self.submodel()
         return self.new(f"layers.Dense({f}, dtype=DT)", (f,))
 
     def seq_step(self):
@@ -233,10 +228,8 @@ class Gen:
             sz = self.d(st.integers(1, 3))
             if self.fits((t * sz, c)):
                 return self.new(f"layers.UpSampling1D({sz}, dtype=DT)", (t * sz, c))
-        if kind == "bn":
-            return self.bn()
-        if kind == "ln":
-            return self.ln()
+        if kind in _SHARED_KINDS:  # the layers every rank draws the same way
+            return self.shared(kind)
         if kind == "dense":
             u = self.d(st.integers(1, 6))
             if self.fits((t, u)):
@@ -266,14 +259,6 @@ class Gen:
             if self.fits((t, u)):
                 return self.new(f"layers.EinsumDense('abc,cd->abd', output_shape=(None, {u}), bias_axes='d', "
                                 f"dtype=DT)", (t, u))
-        if kind == "noise":
-            return self.noise()
-        if kind == "act_layer":
-            return self.act_layer()
-        if kind == "branch":
-            return self.branch()
-        if kind == "sub":
-            return self.submodel()
         if kind == "rnn_state":
             return self.rnn_state()
         return self.new(f"layers.Activation({self.pick(ACTS[2:])!r}, dtype=DT)", (t, c))
@@ -358,10 +343,8 @@ class Gen:
             shape = (h * sz[0], w * sz[1], c)
             if self.fits(shape):
                 return self.new(f"layers.UpSampling2D({sz}, dtype=DT)", shape)
-        if kind == "bn":
-            return self.bn()
-        if kind == "ln":
-            return self.ln()
+        if kind in _SHARED_KINDS:  # the layers every rank draws the same way
+            return self.shared(kind)
         if kind == "gn":
             g = self.pick([k for k in (1, 2, 3) if c % k == 0])
             return self.new(f"layers.GroupNormalization(groups={g}, dtype=DT)", (h, w, c))
@@ -376,12 +359,6 @@ class Gen:
             u = self.d(st.integers(1, 4))
             if self.fits((h, w, u)):
                 return self.new(f"layers.Dense({u}, activation={self.pick(ACTS)!r}, dtype=DT)", (h, w, u))
-        if kind == "noise":
-            return self.noise()
-        if kind == "branch":
-            return self.branch()
-        if kind == "sub":
-            return self.submodel()
         return self.new(f"layers.Activation({self.pick(ACTS[2:])!r}, dtype=DT)", (h, w, c))
 
     def masked_step(self):
@@ -631,18 +608,14 @@ class FcnGen(Gen):
             cls = self.pick(["MaxPooling", "AveragePooling"])
             return self.new(f"layers.{cls}{rank}D({k}, strides={self.pick([None, 1, 2])}, padding='same', dtype=DT)",
                             shape)
-        if kind == "bn":
-            return self.bn()
-        if kind == "ln":
-            return self.ln()
+        if kind in _SHARED_KINDS:  # the layers every rank draws the same way
+            return self.shared(kind)
         if kind == "gn":
             g = self.pick([d for d in (1, 2, 3) if c % d == 0])
             return self.new(f"layers.GroupNormalization(groups={g}, dtype=DT)", shape)
         if kind == "dense":
             u = self.d(st.integers(1, 5))
             return self.new(f"layers.Dense({u}, activation={self.pick(ACTS)!r}, dtype=DT)", shape[:-1] + (u,))
-        if kind == "branch":
-            return self.branch()
         return self.new(f"layers.Activation({self.pick(ACTS[2:])!r}, dtype=DT)", shape)
 
 
@@ -934,24 +907,7 @@ def _where(case, what):
 
 
 def _compare(case, dtype, got, exp, other, what):
-    if exp is None or got is None:
-        assert got is None and exp is None, _where(case, f"{what}: compiled {got!r}, eager {exp!r}")
-        return
-    assert got.shape == exp.shape and got.dtype == exp.dtype, \
-        _where(case, f"{what}: compiled {got.shape} {got.dtype}, eager {exp.shape} {exp.dtype}")
-    tol = TOL[dtype]
-    e64 = exp.astype("float64")
-    d = np.abs(other.astype("float64") - e64)
-    slack = SLACK * d * (1.0 if dtype == "float32" else EPS_RATIO)
-    allowed = tol + tol * np.abs(e64) + slack
-    err = np.abs(got.astype("float64") - e64)
-    bad = ~(err <= allowed)
-    if bad.any():
-        k = np.flatnonzero(bad)[0]
-        raise AssertionError(_where(case, f"{what} ({dtype}): {bad.sum()} of {bad.size} elements differ; first at "
-                                          f"flat index {k}: compiled {got.reshape(-1)[k]!r}, eager "
-                                          f"{exp.reshape(-1)[k]!r} (other dtype eager {other.reshape(-1)[k]!r})"
-                                          f"\ncompiled:\n{got}\neager:\n{exp}"))
+    compare(lambda message: _where(case, message), dtype, got, exp, other, what)
 
 
 def check_model(case, dtype):

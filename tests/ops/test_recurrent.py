@@ -388,19 +388,16 @@ def test_the_float32_step_products_match_the_references_on_every_simd_level(isa_
     np.testing.assert_allclose(got, _gru_reference(xp, gh0, gr, grb, False, mask), rtol=5e-5, atol=5e-5)
     # gradients against the float64 kernels (which always take the BLAS)
     g = np.random.default_rng(10).standard_normal((steps, batch, 6 * units)).astype("float32")
-    out32 = core.lstm_sequence(zx, h0, c0, r, False, mask)
-    out64 = core.lstm_sequence(*(a.astype("float64") for a in (zx, h0, c0, r)), False, mask)
-    d32 = core.lstm_sequence_grad(g, out32, c0, r, True, False, mask)
-    d64 = core.lstm_sequence_grad(g.astype("float64"), out64, c0.astype("float64"), r.astype("float64"), True, False,
-                                  mask)
-    np.testing.assert_allclose(d32, d64, rtol=2e-4, atol=2e-4)
-    g = g[..., :5 * units]
-    out32 = core.gru_sequence(xp, gh0, gr, grb, False, mask)
-    out64 = core.gru_sequence(*(a.astype("float64") for a in (xp, gh0, gr, grb)), False, mask)
-    d32 = core.gru_sequence_grad(g, out32, gh0, gr, True, False, mask)
-    d64 = core.gru_sequence_grad(g.astype("float64"), out64, gh0.astype("float64"), gr.astype("float64"), True, False,
-                                 mask)
-    np.testing.assert_allclose(d32, d64, rtol=2e-4, atol=2e-4)
+    # (kernel, its gradient, its operands, the state and recurrent kernel the gradient takes, g's width)
+    for forward, backward, operands, state, rec, width in (
+            (core.lstm_sequence, core.lstm_sequence_grad, (zx, h0, c0, r), c0, r, 6 * units),
+            (core.gru_sequence, core.gru_sequence_grad, (xp, gh0, gr, grb), gh0, gr, 5 * units)):
+        gw = g[..., :width]
+        d = {}
+        for dt in ("float32", "float64"):
+            out = forward(*(a.astype(dt) for a in operands), False, mask)
+            d[dt] = backward(gw.astype(dt), out, state.astype(dt), rec.astype(dt), True, False, mask)
+        np.testing.assert_allclose(d["float32"], d["float64"], rtol=2e-4, atol=2e-4)
 
 
 @pytest.mark.parametrize("layer", ["LSTM", "GRU"])

@@ -100,6 +100,17 @@ def _subgraph(fn, specs, loop="while_loop", capture_variables=False):
     return make_plan(optimize(graph)), free, flat
 
 
+def _merge_free(*lists):
+    """The free inputs of a node whose plans read `lists` of them: (each once, in order of first
+    use; per list, the positions of its entries in that merged list)."""
+    free = []
+    for x in (x for lst in lists for x in lst):
+        if not any(x is y for y in free):
+            free.append(x)
+    index = {id(x): k for k, x in enumerate(free)}
+    return free, [tuple(index[id(x)] for x in lst) for lst in lists]
+
+
 def while_loop(tracer, cond, body, loop_vars, maximum_iterations):
     """`lk.ops.while_loop` on symbolic values: one WHILE node over the flattened loop variables
     (nested structures allowed). `body` returns a list of the loop variables. Returns the final
@@ -131,14 +142,9 @@ def while_loop(tracer, cond, body, loop_vars, maximum_iterations):
         raise ValueError("while_loop: the body must return loop variables of the same shapes and dtypes it "
                          f"received: {[(v.shape, v.dtype) for v in leaves]} -> "
                          f"{[(r.shape, r.dtype) for r in results]}.")
-    free = []
-    for t in cond_free + body_free:
-        if not any(t is f for f in free):
-            free.append(t)
-    index = {id(t): i for i, t in enumerate(free)}
-    attrs = {"cond_plan": cond_plan, "body_plan": body_plan, "n_vars": len(leaves),
-             "cond_free": tuple(index[id(t)] for t in cond_free), "body_free": tuple(index[id(t)] for t in body_free),
-             "maximum_iterations": maximum_iterations}
+    free, (cond_at, body_at) = _merge_free(cond_free, body_free)
+    attrs = {"cond_plan": cond_plan, "body_plan": body_plan, "n_vars": len(leaves), "cond_free": cond_at,
+             "body_free": body_at, "maximum_iterations": maximum_iterations}
     loop = tracer.apply(WHILE, tuple(leaves) + tuple(free), attrs)
     return unflat(*[tracer.apply(TUPLE_GET, (loop,), {"index": i, "shape": tuple(v.shape), "dtype": v.dtype})
                     for i, v in enumerate(leaves)])
@@ -518,15 +524,10 @@ def cond(tracer, pred, true_fn, false_fn):
         if tuple(t.shape) != tuple(f.shape) or t.dtype != f.dtype:
             raise ValueError(f"cond: the branches return different tensors: shape {tuple(t.shape)} {t.dtype} vs "
                              f"{tuple(f.shape)} {f.dtype}.")
-    free = []
-    for x in true_free + false_free:
-        if not any(x is y for y in free):
-            free.append(x)
-    index = {id(x): k for k, x in enumerate(free)}
+    free, (true_at, false_at) = _merge_free(true_free, false_free)
     specs = tuple((tuple(t.shape), t.dtype) for t in t_res)
-    attrs = {"true_plan": true_plan, "false_plan": false_plan, "true_free": tuple(index[id(x)] for x in true_free),
-             "false_free": tuple(index[id(x)] for x in false_free), "out_specs": specs, "true_fn": true_flat,
-             "false_fn": false_flat, "free_sources": tuple(free)}
+    attrs = {"true_plan": true_plan, "false_plan": false_plan, "true_free": true_at, "false_free": false_at,
+             "out_specs": specs, "true_fn": true_flat, "false_fn": false_flat, "free_sources": tuple(free)}
     node = tracer.apply(COND, (pred,) + tuple(free), attrs)
     out = [tracer.apply(TUPLE_GET, (node,), {"index": j, "shape": shape, "dtype": dtype})
            for j, (shape, dtype) in enumerate(specs)]
